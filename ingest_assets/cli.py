@@ -1,0 +1,236 @@
+"""`ingest-assets`: run recipes through the same Dagster assets as the UI, in-process."""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from .core.errors import IngestError, RecipeError
+from .core.recipe import load_recipe
+from .core.secrets import redact
+
+EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _error(message: str) -> None:
+    for line in redact(message).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+
+
+def _progress_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[ingest] %(message)s"))
+    logger = logging.getLogger("ingest_assets")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _summary(loaded, reports, duration: float, failed_messages: list[str]) -> dict:
+    counts: dict[str, int] = {}
+    warnings, failures = [], list(failed_messages)
+    for report in reports:
+        for key, value in report.counts.items():
+            counts[f"{report.stage}: {key}"] = value
+        warnings += report.warnings
+        failures += [f for f in report.failures if f not in failures]
+    return {
+        "pipeline_name": loaded.pipeline_name,
+        "source": loaded.recipe.source.type,
+        "sink": loaded.sink_type,
+        "counts": counts,
+        "warnings": warnings,
+        "failures": failures,
+        "duration_seconds": round(duration, 3),
+    }
+
+
+def _print_summary(summary: dict) -> None:
+    out = sys.stdout
+    out.write(f"\nPipeline {summary['pipeline_name']}: {summary['source']} -> {summary['sink']}\n")
+    for key, value in summary["counts"].items():
+        out.write(f"  {key:<52} {value:>10,}\n")
+    out.write(f"  {'warnings':<52} {len(summary['warnings']):>10,}\n")
+    for warning in summary["warnings"][:20]:
+        out.write(f"    - {warning}\n")
+    out.write(f"  {'failures':<52} {len(summary['failures']):>10,}\n")
+    for failure in summary["failures"][:20]:
+        out.write(f"    - {failure}\n")
+    out.write(f"  {'duration (s)':<52} {summary['duration_seconds']:>10.2f}\n")
+
+
+def cmd_ingest(args) -> int:
+    loaded = load_recipe(args.config)
+    _progress_logging()
+    import dagster as dg
+
+    from .orchestration.assets import IngestSettings, build_pipeline, failure_exit_code, stage_reports
+
+    started = time.time()
+    settings = IngestSettings(preview=args.preview or 0, full_refresh=bool(getattr(args, "full_refresh", False)))
+    parts = build_pipeline(loaded)
+    selection = parts.assets[:2] if args.dry_run else parts.assets
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    files = settings.files(loaded.pipeline_name)
+    for stale in ("snapshot", "mcps", "sink"):
+        files.report(stale).unlink(missing_ok=True)
+    result = dg.materialize(
+        selection,
+        instance=instance,
+        resources={"ingest": settings},
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        tags={"ingest_assets/pipeline": loaded.pipeline_name, "ingest_assets/launched_by": "cli"},
+    )
+    code, messages = (EXIT_OK, []) if result.success else failure_exit_code(result)
+    reports = stage_reports(files)
+    summary = _summary(loaded, reports, time.time() - started, messages)
+    if args.dry_run:
+        summary["dry_run"] = True
+    if args.preview and args.dry_run is False:
+        pass
+    _print_summary(summary)
+    if args.preview:
+        _print_preview(files, args.preview)
+    if args.report_to:
+        Path(args.report_to).write_text(json.dumps(summary, indent=2))
+    if code:
+        for message in messages:
+            _error(message)
+        return code
+    return EXIT_FAILURES if summary["failures"] else EXIT_OK
+
+
+def _print_preview(files, limit: int) -> None:
+    if not files.mcps.exists():
+        return
+    from .core.handover import read_lines
+    from .core.mcp import MCP
+
+    print("\nPreview:")
+    for index, line in enumerate(read_lines(files.mcps)):
+        if index >= limit * 8:
+            break
+        mcp = MCP.from_line(line)
+        print(f"  {mcp.entity_urn} {mcp.aspect_name}")
+
+
+def cmd_check(args) -> int:
+    loaded = load_recipe(args.config)
+    print(f"{args.config}: ok (pipeline {loaded.pipeline_name}: {loaded.recipe.source.type} -> {loaded.sink_type})")
+    return EXIT_OK
+
+
+def cmd_plugins(args) -> int:
+    from .core.registry import available
+
+    for kind in ("source", "transformer", "sink"):
+        plugins = available(kind)
+        print(f"{kind}s:")
+        for name, entry in sorted(plugins.items()):
+            try:
+                entry.load()
+                status = ""
+            except ImportError as exc:
+                status = f"  (not installed: {exc.name or exc})"
+            print(f"  {name:<28} {entry.value}{status}")
+    return EXIT_OK
+
+
+def _store(args):
+    from .store.lite import LiteStore
+
+    return LiteStore(args.store)
+
+
+def cmd_lite_ls(args) -> int:
+    store = _store(args)
+    prefix = (args.path or "/").rstrip("/")
+    rows = [row for row in store.browse() if row[0] == prefix or row[0].startswith(prefix + "/") or not prefix]
+    if not rows:
+        print(f"nothing under {args.path or '/'} in {redact(store.url)}", file=sys.stderr)
+        return EXIT_FAILURES
+    for path, kind, urn in rows:
+        print(f"{path:<60} {kind:<10} {urn}")
+    return EXIT_OK
+
+
+def cmd_lite_get(args) -> int:
+    store = _store(args)
+    if args.aspect:
+        found = store.get_aspect(args.urn, args.aspect)
+        if found is None:
+            print(f"error: no aspect {args.aspect} for {args.urn}", file=sys.stderr)
+            return EXIT_FAILURES
+        print(json.dumps(found["value"], indent=2))
+        return EXIT_OK
+    entity = store.get_entity(args.urn)
+    if not entity:
+        print(f"error: no entity {args.urn}", file=sys.stderr)
+        return EXIT_FAILURES
+    print(json.dumps({"urn": args.urn, "aspects": entity}, indent=2))
+    return EXIT_OK
+
+
+def cmd_lite_search(args) -> int:
+    store = _store(args)
+    found = store.search(args.text)
+    for urn in found:
+        print(urn)
+    return EXIT_OK if found else EXIT_FAILURES
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="ingest-assets", description="Metadata ingestion run by Dagster, DataHub-compatible.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    ingest = commands.add_parser("ingest", help="run a recipe through its Dagster assets")
+    ingest.add_argument("-c", "--config", required=True, help="recipe file")
+    ingest.add_argument("--dry-run", action="store_true", help="extract and build MCPs, send nothing")
+    ingest.add_argument("--preview", type=int, default=0, metavar="N", help="stop after N datasets and show their MCPs")
+    ingest.add_argument("--report-to", metavar="FILE", help="write the run report as JSON")
+    ingest.set_defaults(func=cmd_ingest)
+
+    check = commands.add_parser("check", help="validate a recipe without connecting")
+    check.add_argument("-c", "--config", required=True)
+    check.set_defaults(func=cmd_check)
+
+    plugins = commands.add_parser("plugins", help="list installed sources, transformers and sinks")
+    plugins.set_defaults(func=cmd_plugins)
+
+    lite = commands.add_parser("lite", help="read the embedded metadata store")
+    lite.add_argument("--store", default=None, help="SQLAlchemy URL (default INGEST_LITE_URL or ~/.ingest_assets/lite.db)")
+    lite_commands = lite.add_subparsers(dest="lite_command", required=True)
+    ls = lite_commands.add_parser("ls", help="browse containers and datasets")
+    ls.add_argument("path", nargs="?", default=None)
+    ls.set_defaults(func=cmd_lite_ls)
+    get = lite_commands.add_parser("get", help="print an entity's latest aspects")
+    get.add_argument("--urn", required=True)
+    get.add_argument("--aspect", default=None)
+    get.set_defaults(func=cmd_lite_get)
+    search = lite_commands.add_parser("search", help="find entities by name, description or URN")
+    search.add_argument("text")
+    search.set_defaults(func=cmd_lite_search)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RecipeError as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except IngestError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The plugin contracts: a source yields snapshot records, a transformer rewrites MCPs, a sink acknowledges them."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .mcp import MCP
+from .records import ContainerRecord, DatasetRecord, ScopeRecord
+from .report import StageReport
+
+
+class PluginConfig(BaseModel):
+    """Base of every plugin's config model: unknown keys are errors, with a did-you-mean."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(ABC):
+    config_model: ClassVar[type[PluginConfig]]
+    platform: ClassVar[str]
+
+    def __init__(self, config: PluginConfig, report: StageReport):
+        self.config = config
+        self.report = report
+
+    @abstractmethod
+    def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
+        """Stream what the source holds; raise ConnectionFailure if it cannot be reached."""
+
+    def fingerprint(self) -> str | None:
+        """A cheap value that changes when anything in scope changes; None where the source has none."""
+        return None
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class Transformer(ABC):
+    config_model: ClassVar[type[PluginConfig]]
+
+    def __init__(self, config: PluginConfig, report: StageReport):
+        self.config = config
+        self.report = report
+
+    @abstractmethod
+    def transform(self, mcps: Iterable[MCP]) -> Iterator[MCP]:
+        """Rewrite, drop or add MCPs, streaming."""
+
+
+Ack = Callable[[MCP], None]
+
+
+class Sink(ABC):
+    config_model: ClassVar[type[PluginConfig]]
+
+    def __init__(self, config: PluginConfig, report: StageReport):
+        self.config = config
+        self.report = report
+
+    def check(self) -> None:
+        """Raise ConnectionFailure when the sink cannot take anything; called before the first MCP."""
+
+    @abstractmethod
+    def write(self, mcps: Iterable[MCP], ack: Ack) -> None:
+        """Send every MCP; call `ack(mcp)` once the sink holds it, report the rest as failures."""
+
+    def close(self) -> None:
+        """Flush and release."""

@@ -1,0 +1,250 @@
+"""Recipes: DataHub's shape plus our `schedule`, `sensor` and `state` keys.
+
+Loading expands `${VAR}` / `${VAR:-default}`, validates the recipe and every plugin's config with
+pydantic and reports one line per problem (key path, what was expected, what was found, a
+did-you-mean), all before anything connects. Secret values are registered for redaction.
+"""
+
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from . import registry, secrets
+from .errors import RecipeError
+from .plugin import PluginConfig
+
+_ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PluginRef(_Strict):
+    type: str
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Schedule(_Strict):
+    cron: str
+    timezone: str = "UTC"
+    default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_shape(cls, value: str) -> str:
+        parts = value.split()
+        if value.startswith("@") and value in {"@hourly", "@daily", "@weekly", "@monthly", "@yearly"}:
+            return value
+        if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+            raise ValueError(f"a cron expression with 5 fields, like '0 2 * * *' (found {value!r})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"an IANA time zone such as 'UTC' or 'Europe/Berlin' (found {value!r})") from None
+        return value
+
+
+class SourceChangeSensor(_Strict):
+    interval_seconds: int = Field(default=300, ge=10)
+
+
+class Sensors(_Strict):
+    source_change: SourceChangeSensor | None = None
+    recipe_change: bool = False
+
+
+class StateConfig(_Strict):
+    url: str | None = None
+
+
+class Recipe(_Strict):
+    pipeline_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    run_id: str | None = None
+    source: PluginRef
+    transformers: list[PluginRef] = Field(default_factory=list)
+    sink: PluginRef = Field(default_factory=lambda: PluginRef(type="datahub-lite"))
+    schedule: Schedule | None = None
+    sensor: Sensors | None = None
+    state: StateConfig | None = None
+
+
+@dataclass
+class LoadedRecipe:
+    """A validated recipe with its plugins resolved and their configs parsed."""
+
+    path: Path | None
+    recipe: Recipe
+    source_class: type
+    source_config: PluginConfig
+    sink_class: type
+    sink_config: PluginConfig
+    transformers: list[tuple[type, PluginConfig]]
+    raw: dict
+
+    @property
+    def pipeline_name(self) -> str:
+        return self.recipe.pipeline_name
+
+    @property
+    def sink_type(self) -> str:
+        return self.recipe.sink.type
+
+    def redacted(self) -> dict:
+        return secrets.redact_obj(self.raw)
+
+
+def _expand(value: Any, path: str, problems: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match) -> str:
+        name, default = match.group("name"), match.group("default")
+        found = os.environ.get(name)
+        if found is None:
+            if default is None:
+                problems.append(f"{path}: environment variable {name} is not set (write ${{{name}:-default}} to give a default)")
+                return ""
+            found = default
+        if secrets.looks_secret(name) or secrets.looks_secret(path.rsplit(".", 1)[-1]):
+            secrets.register(found)
+        return found
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _unwrap(annotation):
+    """The BaseModel inside Optional[...] / list[...] annotations, if any."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, dict):
+        for arg in typing.get_args(annotation):
+            model = _unwrap(arg)
+            if model is not None:
+                return model
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        inner = _unwrap(field.annotation) if field else None
+        if inner is None:
+            return []
+        model = inner
+    return list(model.model_fields)
+
+
+def _shown(value: Any, key: str) -> str:
+    if secrets.looks_secret(key):
+        return "a value"
+    text = repr(value)
+    return secrets.redact(text if len(text) <= 60 else text[:57] + "...")
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = ".".join([prefix] * bool(prefix) + [str(p) if not isinstance(p, int) else f"[{p}]" for p in loc]).replace(".[", "[")
+        key = str(loc[-1]) if loc else ""
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            options = _fields_at(model, loc[:-1])
+            close = difflib.get_close_matches(key, options, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            allowed = ", ".join(options)
+            problems.append(f"{path}: unknown key{hint}; expected one of: {allowed}")
+        elif kind == "missing":
+            problems.append(f"{path}: required key is missing")
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{path}: expected {message[0].lower() + message[1:]}, found {_shown(err.get('input'), key)}")
+    return problems
+
+
+def _register_secrets(model: BaseModel) -> None:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            secrets.register(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            _register_secrets(value)
+
+
+def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None) -> LoadedRecipe:
+    if not isinstance(raw, dict):
+        raise RecipeError([f"{source_name}: expected a mapping with pipeline_name, source and sink, found {type(raw).__name__}"])
+    if "pipeline_name" not in raw and path is not None:
+        raw = {"pipeline_name": re.sub(r"\W", "_", path.stem), **raw}
+    problems: list[str] = []
+    expanded = _expand(raw, "", problems)
+    if problems:
+        raise RecipeError([f"{source_name}: {p}" for p in problems])
+    try:
+        recipe = Recipe.model_validate(expanded)
+    except ValidationError as exc:
+        raise RecipeError([f"{source_name}: {p}" for p in format_validation_error(exc, Recipe, "")]) from None
+
+    def resolve(kind: str, ref: PluginRef, key_path: str):
+        try:
+            plugin = registry.load(kind, ref.type, f"{source_name}: {key_path}.type")
+        except RecipeError as exc:
+            problems.extend(exc.problems)
+            return None, None
+        try:
+            config = plugin.config_model.model_validate(ref.config)
+        except ValidationError as exc:
+            problems.extend(f"{source_name}: {p}" for p in format_validation_error(exc, plugin.config_model, f"{key_path}.config"))
+            return plugin, None
+        _register_secrets(config)
+        return plugin, config
+
+    source_class, source_config = resolve("source", recipe.source, "source")
+    sink_class, sink_config = resolve("sink", recipe.sink, "sink")
+    transformers = [resolve("transformer", ref, f"transformers[{i}]") for i, ref in enumerate(recipe.transformers)]
+    if problems:
+        raise RecipeError(problems)
+    return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw)
+
+
+def load_recipe(path: str | Path) -> LoadedRecipe:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RecipeError([f"{path}: recipe file not found"]) from None
+    except OSError as exc:
+        raise RecipeError([f"{path}: cannot read recipe ({exc.strerror})"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise RecipeError([f"{path}: not valid YAML{where}: {problem}"]) from None
+    return parse_recipe(raw, str(path), path)

@@ -1,0 +1,46 @@
+"""URN builders with DataHub's exact rules, so our entities merge with those DataHub creates."""
+
+import hashlib
+import json
+
+
+def platform_urn(platform: str) -> str:
+    return f"urn:li:dataPlatform:{platform}"
+
+
+def platform_instance_urn(platform: str, instance: str) -> str:
+    return f"urn:li:dataPlatformInstance:({platform_urn(platform)},{instance})"
+
+
+def dataset_name(database: str, table: str, schema: str | None = None, instance: str | None = None) -> str:
+    return ".".join(part for part in (instance, database, schema, table) if part is not None)
+
+
+def dataset_urn(platform: str, name: str, env: str = "PROD") -> str:
+    return f"urn:li:dataset:({platform_urn(platform)},{name},{env})"
+
+
+def schema_field_urn(dataset: str, field_path: str) -> str:
+    return f"urn:li:schemaField:({dataset},{field_path})"
+
+
+def tag_urn(name: str) -> str:
+    return name if name.startswith("urn:li:tag:") else f"urn:li:tag:{name}"
+
+
+def container_guid(properties: dict[str, str]) -> str:
+    """DataHub's container GUID: md5 of the compact, key-sorted JSON of the key's properties."""
+    payload = json.dumps(properties, sort_keys=True, separators=(",", ":"))
+    return hashlib.md5(payload.encode("utf-8")).hexdigest()
+
+
+def container_key(platform: str, database: str, env: str, instance: str | None, schema: str | None = None) -> dict[str, str]:
+    """The properties DataHub hashes for a database (or schema) container; instance falls back to env."""
+    key = {"platform": platform, "instance": instance or env, "database": database}
+    if schema is not None:
+        key["schema"] = schema
+    return key
+
+
+def container_urn(platform: str, database: str, env: str = "PROD", instance: str | None = None, schema: str | None = None) -> str:
+    return f"urn:li:container:{container_guid(container_key(platform, database, env, instance, schema))}"

@@ -1,0 +1,50 @@
+"""Dagster Definitions for every recipe under INGEST_RECIPES_DIR (default `recipes/`)."""
+
+import logging
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from .core.errors import RecipeError
+from .core.recipe import load_recipe
+from .orchestration.assets import IngestSettings, build_pipeline
+
+log = logging.getLogger("ingest_assets")
+
+
+def recipe_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yml", ".yaml"))
+
+
+def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
+    directory = Path(recipes_dir or os.environ.get("INGEST_RECIPES_DIR", "recipes"))
+    assets, jobs, schedules, sensors, checks = [], [], [], [], []
+    seen: dict[str, Path] = {}
+    for path in recipe_files(directory):
+        try:
+            loaded = load_recipe(path)
+        except RecipeError as exc:
+            log.warning("skipping recipe %s: %s", path, exc)
+            continue
+        if loaded.pipeline_name in seen:
+            log.warning("skipping recipe %s: pipeline_name %r is already used by %s", path, loaded.pipeline_name, seen[loaded.pipeline_name])
+            continue
+        seen[loaded.pipeline_name] = path
+        parts = build_pipeline(loaded)
+        assets += parts.assets
+        jobs += parts.jobs
+        schedules += parts.schedules
+        sensors += parts.sensors
+        checks += parts.asset_checks
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources={"ingest": IngestSettings()},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,121 @@
+"""Column-level lineage of a view from its SQL, with sqlglot; shared by the SQL sources."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from .core.records import ColumnLineage, ColumnRef, TableRef
+
+
+@dataclass
+class ViewLineage:
+    upstreams: list[TableRef] = field(default_factory=list)
+    columns: list[ColumnLineage] = field(default_factory=list)
+
+
+def _table_ref(table: exp.Table, default_db: str, default_schema: str | None, two_tier: bool) -> TableRef:
+    if two_tier:
+        return TableRef(database=table.db or default_db, name=table.name)
+    return TableRef(database=table.catalog or default_db, schema_name=table.db or default_schema, name=table.name)
+
+
+def view_lineage(
+    sql: str,
+    dialect: str,
+    default_db: str,
+    default_schema: str | None,
+    columns_of: Callable[[TableRef], list[str] | None],
+    two_tier: bool = True,
+) -> ViewLineage:
+    """Parse a view's SELECT and trace every output column to the base-table columns it reads.
+
+    `columns_of` returns a table's column names (to expand `*`), or None for an unknown table.
+    Raises sqlglot's errors when the SQL cannot be parsed; callers turn that into a warning.
+    """
+    tree = sqlglot.parse_one(sql, dialect=dialect)
+    if isinstance(tree, exp.Create):
+        tree = tree.expression
+    if not isinstance(tree, exp.Query):
+        raise ValueError("the view's body is not a query")
+    mapping: dict = {}
+    for table in tree.find_all(exp.Table):
+        ref = _table_ref(table, default_db, default_schema, two_tier)
+        cols = columns_of(ref)
+        if cols is None:
+            continue
+        if two_tier:
+            mapping.setdefault(ref.database, {})[ref.name] = {c: "text" for c in cols}
+        else:
+            mapping.setdefault(ref.database, {}).setdefault(ref.schema_name, {})[ref.name] = {c: "text" for c in cols}
+    qualified = qualify(
+        tree,
+        schema=mapping or None,
+        dialect=dialect,
+        catalog=None if two_tier else default_db,
+        db=default_db if two_tier else default_schema,
+        validate_qualify_columns=False,
+        quote_identifiers=False,
+        identify=False,
+    )
+    root = build_scope(qualified)
+    result = ViewLineage()
+    if root is None:
+        return result
+    upstreams: dict[tuple, TableRef] = {}
+    for scope in root.traverse():
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table):
+                ref = _table_ref(source, default_db, default_schema, two_tier)
+                upstreams[(ref.database, ref.schema_name, ref.name)] = ref
+    result.upstreams = list(upstreams.values())
+    original = tree.selects if isinstance(tree, exp.Select) else []
+    for index, projection in enumerate(_selects(root)):
+        refs = _trace_output(root, index, default_db, default_schema, two_tier)
+        if not refs:
+            continue
+        unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
+        source_text = original[index].sql(dialect=dialect) if index < len(original) else projection.sql(dialect=dialect)
+        transform = f"COPY: {source_text}" if isinstance(unaliased, exp.Column) else f"SQL: {source_text}"
+        result.columns.append(ColumnLineage(downstream=projection.alias_or_name, upstreams=refs, transform=transform))
+    return result
+
+
+def _branches(scope: Scope) -> list[Scope]:
+    return getattr(scope, "set_operation_scopes", None) or []
+
+
+def _selects(scope: Scope) -> list[exp.Expression]:
+    if _branches(scope):
+        return _selects(_branches(scope)[0])
+    expression = scope.expression
+    return list(expression.selects) if isinstance(expression, exp.Select) else []
+
+
+def _trace_output(scope: Scope, index: int, db: str, schema: str | None, two_tier: bool) -> list[ColumnRef]:
+    """The base-table columns behind the scope's `index`-th output column (all branches of a UNION)."""
+    if _branches(scope):
+        found: dict[tuple, ColumnRef] = {}
+        for branch in _branches(scope):
+            for ref in _trace_output(branch, index, db, schema, two_tier):
+                found[(ref.table.database, ref.table.schema_name, ref.table.name, ref.column)] = ref
+        return list(found.values())
+    selects = _selects(scope)
+    if index >= len(selects):
+        return []
+    refs: dict[tuple, ColumnRef] = {}
+    only_source = next(iter(scope.sources.values())) if len(scope.sources) == 1 else None
+    for column in selects[index].find_all(exp.Column):
+        source = scope.sources.get(column.table) if column.table else only_source
+        if isinstance(source, exp.Table):
+            table = _table_ref(source, db, schema, two_tier)
+            refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
+        elif isinstance(source, Scope):
+            names = [p.alias_or_name for p in _selects(source)]
+            if column.name in names:
+                for ref in _trace_output(source, names.index(column.name), db, schema, two_tier):
+                    refs[(ref.table.database, ref.table.schema_name, ref.table.name, ref.column)] = ref
+    return list(refs.values())

@@ -1,0 +1,1 @@
+"""Dagster: assets, resources, jobs, schedules and sensors built from recipes."""

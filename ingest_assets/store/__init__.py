@@ -1,0 +1,1 @@
+"""The embedded metadata store and (later) the local metadata service over it."""

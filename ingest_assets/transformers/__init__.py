@@ -1,0 +1,1 @@
+"""Transformer plugins: rewrite the MCP stream between building and emitting."""
