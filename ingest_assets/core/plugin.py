@@ -21,9 +21,16 @@ class Source(ABC):
     config_model: ClassVar[type[PluginConfig]]
     platform: ClassVar[str]
 
+    only_database: str | None = None
+    """When set (a partitioned run), extract only this database and its scope."""
+
     def __init__(self, config: PluginConfig, report: StageReport):
         self.config = config
         self.report = report
+
+    def databases(self) -> list[str] | None:
+        """The databases in scope, for splitting a run by database; None where the source cannot split."""
+        return None
 
     @abstractmethod
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
