@@ -181,9 +181,12 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
             problems.append(f"{path}: unknown key{hint}; expected one of: {allowed}")
         elif kind == "missing":
             problems.append(f"{path}: required key is missing")
+        elif kind == "value_error":
+            problems.append(f"{path}: expected {err['msg'].removeprefix('Value error, ')}")
         else:
-            message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{path}: expected {message[0].lower() + message[1:]}, found {_shown(err.get('input'), key)}")
+            expected = err["msg"].removeprefix("Input should be ").split(", unable to")[0]
+            expected = expected[0].lower() + expected[1:]
+            problems.append(f"{path}: expected {expected}, found {_shown(err.get('input'), key)}")
     return problems
 
 
