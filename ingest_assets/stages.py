@@ -62,10 +62,15 @@ def _unexpected(what: str, exc: Exception) -> str:
     return redact(f"{what}: {type(exc).__name__}: {first}")
 
 
-def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0) -> StageReport:
-    """Stream the source's records into snapshot.jsonl; `preview` stops after that many datasets."""
+def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_database: str | None = None) -> StageReport:
+    """Stream the source's records into snapshot.jsonl; `preview` stops after that many datasets.
+
+    `only_database` (a partitioned run) limits the source to that one database.
+    """
     report = StageReport("snapshot")
     source = loaded.source_class(loaded.source_config, report)
+    if only_database:
+        source.only_database = only_database
     log.info("snapshot: reading %s source", loaded.recipe.source.type)
     datasets = 0
     try:

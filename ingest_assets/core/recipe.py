@@ -83,6 +83,7 @@ class Recipe(_Strict):
     schedule: Schedule | None = None
     sensor: Sensors | None = None
     state: StateConfig | None = None
+    partition_by: Literal["database"] | None = None
 
 
 @dataclass
