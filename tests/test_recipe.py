@@ -90,11 +90,6 @@ def test_unknown_plugin_type_lists_installed_ones():
     assert "source.type: unknown source type 'sqlit' (did you mean 'sqlite'?); installed: " in problems[0]
 
 
-def test_missing_database_file_is_a_recipe_error(tmp_path):
-    problems = problems_of({"pipeline_name": "p", "source": {"type": "sqlite", "config": {"path": str(tmp_path / "nope.db")}}})
-    assert problems == [f"r.yml: source.config.path: expected an existing SQLite database file (no file at '{tmp_path / 'nope.db'}')"]
-
-
 def test_invalid_regex_is_reported(shop_db):
     problems = problems_of({"pipeline_name": "p", "source": {"type": "sqlite", "config": {"path": str(shop_db), "table_pattern": {"allow": ["("]}}}})
     assert len(problems) == 1 and "source.config.table_pattern.allow: expected invalid regular expression '('" in problems[0]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import sqlglot
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlglot import exp
 
 from ..core.errors import ConnectionFailure
@@ -48,13 +48,6 @@ class SqliteConfig(PluginConfig):
     include_views: bool = True
     env: str = "PROD"
     platform_instance: str | None = None
-
-    @field_validator("path")
-    @classmethod
-    def _existing_file(cls, value: str) -> str:
-        if not Path(value).is_file():
-            raise ValueError(f"an existing SQLite database file (no file at {value!r})")
-        return value
 
     @property
     def database_name(self) -> str:
@@ -93,6 +86,8 @@ class SqliteSource(Source):
     config: SqliteConfig
 
     def _connect(self) -> sqlite3.Connection:
+        if not Path(self.config.path).is_file():
+            raise ConnectionFailure(f"cannot open SQLite database {self.config.path}: no such file")
         uri = Path(self.config.path).resolve().as_uri() + "?mode=ro"
         try:
             connection = sqlite3.connect(uri, uri=True)
