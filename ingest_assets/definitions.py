@@ -1,4 +1,9 @@
-"""Dagster Definitions for every recipe under INGEST_RECIPES_DIR (default `recipes/`)."""
+"""Dagster Definitions for every recipe under INGEST_RECIPES_DIR (default `recipes/`).
+
+A recipe that does not load (or asks for something its plugins cannot do, such as a schedule
+with a cron Dagster rejects or `partition_by: database` on a source that cannot list databases)
+is left out with one warning line; the other recipes still load.
+"""
 
 import logging
 import os
@@ -24,14 +29,16 @@ def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
     for path in recipe_files(directory):
         try:
             loaded = load_recipe(path)
+            if loaded.pipeline_name in seen:
+                log.warning("skipping recipe %s: pipeline_name %r is already used by %s", path, loaded.pipeline_name, seen[loaded.pipeline_name])
+                continue
+            parts = build_pipeline(loaded, partitioned=True)
         except RecipeError as exc:
             log.warning("skipping recipe %s: %s", path, exc)
             continue
-        if loaded.pipeline_name in seen:
-            log.warning("skipping recipe %s: pipeline_name %r is already used by %s", path, loaded.pipeline_name, seen[loaded.pipeline_name])
-            continue
         seen[loaded.pipeline_name] = path
-        parts = build_pipeline(loaded)
+        for note in parts.notes:
+            log.warning("%s", note)
         assets += parts.assets
         jobs += parts.jobs
         schedules += parts.schedules

@@ -1,7 +1,10 @@
-"""One recipe -> three assets `<pipeline>/snapshot` -> `<pipeline>/mcps` -> `<pipeline>/<sink>` and a job.
+"""One recipe -> three assets `<pipeline>/snapshot` -> `<pipeline>/mcps` -> `<pipeline>/<sink>`, a job,
+its checks, schedule and sensors.
 
 Assets hand over files (see `stages.RunFiles`), not Python values, so the sink asset can be
-re-materialized alone after a sink outage without touching the source again.
+re-materialized alone after a sink outage without touching the source again. Each asset runs
+in the pool `ingest_<pipeline>`: with the pool limit of 1 that deploy/dagster.yaml sets, two
+runs of one pipeline never touch its hand-over files at the same time.
 """
 
 import json
@@ -15,43 +18,15 @@ from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
 from ..core.secrets import redact
 from ..stages import RunFiles, run_mcps, run_snapshot, run_sink
+from . import checks
+from .artifacts import staged_files
+from .metadata import STAGES, stage_metadata
+from .partitions import database_partitions, is_partitioned
+from .resources import IngestSettings
+from .schedules import build_schedule
+from .sensors import build_databases_sensor, build_recipe_change_sensor, build_source_change_sensor, has_fingerprint
 
-
-class IngestSettings(dg.ConfigurableResource):
-    """Run options, settable per run in the launchpad: where stage files go, preview, full refresh."""
-
-    artifacts_dir: str = ""
-    preview: int = 0
-    full_refresh: bool = False
-
-    def files(self, pipeline: str, partition: str | None = None) -> RunFiles:
-        return RunFiles.for_pipeline(pipeline, Path(self.artifacts_dir) if self.artifacts_dir else None, partition)
-
-
-def _metadata(report: StageReport, loaded: LoadedRecipe) -> dict:
-    meta: dict = {f"count: {key}": dg.MetadataValue.int(int(value)) for key, value in sorted(report.counts.items())}
-    meta["duration_seconds"] = dg.MetadataValue.float(report.duration)
-    meta["warnings"] = dg.MetadataValue.int(report.warning_count)
-    meta["failures"] = dg.MetadataValue.int(report.failure_count)
-    meta["report"] = dg.MetadataValue.md(report.markdown())
-    meta["recipe"] = dg.MetadataValue.json(loaded.redacted())
-    return meta
-
-
-def _run_stage(context: dg.AssetExecutionContext, recipe_path: Path, stage) -> dg.MaterializeResult:
-    """Load the recipe afresh (secrets stay out of the definitions), run one stage, report it."""
-    try:
-        loaded = load_recipe(recipe_path)
-        report = stage(loaded)
-    except IngestError as exc:
-        raise dg.Failure(
-            description=redact(str(exc)),
-            metadata={"exit_code": exc.exit_code, "error": type(exc).__name__},
-            allow_retries=False,
-        ) from None
-    for warning in report.warnings:
-        context.log.warning(warning)
-    return dg.MaterializeResult(metadata=_metadata(report, loaded))
+__all__ = ["IngestSettings", "PipelineDefs", "build_pipeline", "failure_exit_code", "pipeline_asset_keys", "stage_reports"]
 
 
 @dataclass
@@ -62,6 +37,7 @@ class PipelineDefs:
     schedules: list = field(default_factory=list)
     sensors: list = field(default_factory=list)
     asset_checks: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def pipeline_asset_keys(loaded: LoadedRecipe) -> tuple[dg.AssetKey, dg.AssetKey, dg.AssetKey]:
@@ -69,40 +45,143 @@ def pipeline_asset_keys(loaded: LoadedRecipe) -> tuple[dg.AssetKey, dg.AssetKey,
     return dg.AssetKey([p, "snapshot"]), dg.AssetKey([p, "mcps"]), dg.AssetKey([p, loaded.sink_type])
 
 
-def build_pipeline(loaded: LoadedRecipe) -> PipelineDefs:
+def _file_names(files: RunFiles, *stages: str) -> list[str]:
+    names = {"snapshot": [files.snapshot.name], "mcps": [files.mcps.name], "sink": []}
+    return [n for s in stages for n in names[s] + [files.report(s).name]]
+
+
+def _load_report(files: RunFiles, stage: str) -> StageReport | None:
+    path = files.report(stage)
+    return StageReport.load(path) if path.exists() else None
+
+
+@dataclass
+class _Stage:
+    """What differs between the three assets: the stage, the files it reads and writes, its checks."""
+
+    name: str
+    reads: tuple[str, ...]
+    failure_check: str
+
+
+_SNAPSHOT = _Stage("snapshot", (), checks.NO_SOURCE_FAILURES)
+_MCPS = _Stage("mcps", ("snapshot",), checks.NO_MCP_FAILURES)
+_SINK = _Stage("sink", ("snapshot", "mcps"), checks.NO_SINK_FAILURES)
+
+
+def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe_path: Path, stage: _Stage, run):
+    """Load the recipe afresh (secrets stay out of the definitions), run one stage, report it and check it.
+
+    A stage that raises still reports its failure check (red in the UI) before the step fails.
+    """
+    pipeline_dir_key = context.asset_key.path[0]
+    partition = context.partition_key if context.has_partition_key else None
+    earlier = STAGES[: STAGES.index(stage.name)]
+    layout = RunFiles(Path("."))
+    reads = _file_names(layout, *stage.reads)
+    writes = _file_names(layout, stage.name)
+    with staged_files(ingest.artifacts_base, pipeline_dir_key, partition, reads, writes) as files:
+        files.report(stage.name).unlink(missing_ok=True)
+        try:
+            loaded = load_recipe(recipe_path)
+            report = run(loaded, files, partition)
+        except IngestError as exc:
+            message = redact(str(exc))
+            yield checks.failures_check(stage.failure_check, _load_report(files, stage.name), message)
+            raise dg.Failure(
+                description=message,
+                metadata={"exit_code": exc.exit_code, "error": type(exc).__name__},
+                allow_retries=False,
+            ) from None
+        for warning in report.warnings:
+            context.log.warning(warning)
+        before = [r for r in (_load_report(files, s) for s in earlier) if r is not None]
+        results = [checks.failures_check(stage.failure_check, report)]
+        if stage is _SNAPSHOT:
+            previous = checks.previous_datasets(context.instance, context.asset_key, partition)
+            results.append(checks.snapshot_not_empty_check(report, previous, ingest.allow_empty))
+        metadata = stage_metadata(report, loaded, before, partition)
+        metadata["report"] = dg.MetadataValue.md(report.markdown())
+        yield dg.MaterializeResult(metadata=metadata, check_results=results)
+
+
+def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineDefs:
+    """Everything Dagster shows for one recipe.
+
+    `partitioned=True` (the Definitions) honours the recipe's `partition_by: database`; the CLI
+    leaves it off and runs the whole source in one run.
+    """
     recipe_path = loaded.path.resolve()
     pipeline = loaded.pipeline_name
     platform = getattr(loaded.source_class, "platform", loaded.recipe.source.type)
     snapshot_key, mcps_key, sink_key = pipeline_asset_keys(loaded)
+    partitions = database_partitions(loaded) if partitioned and is_partitioned(loaded) else None
     pool = f"ingest_{pipeline}"
-    common = {"group_name": pipeline, "pool": pool, "metadata": {"recipe_path": str(recipe_path)}}
+    common = {
+        "group_name": pipeline,
+        "pool": pool,
+        "partitions_def": partitions,
+        "metadata": {"recipe_path": str(recipe_path)},
+    }
 
-    @dg.asset(key=snapshot_key, kinds={platform}, description=f"What the {loaded.recipe.source.type} source holds now (snapshot records).", **common)
-    def snapshot(context: dg.AssetExecutionContext, ingest: IngestSettings) -> dg.MaterializeResult:
-        files = ingest.files(pipeline)
-        return _run_stage(context, recipe_path, lambda lr: run_snapshot(lr, files, ingest.preview))
+    @dg.asset(
+        key=snapshot_key,
+        kinds={platform},
+        check_specs=checks.snapshot_check_specs(snapshot_key),
+        description=f"What the {loaded.recipe.source.type} source holds now (snapshot records).",
+        **common,
+    )
+    def snapshot(context: dg.AssetExecutionContext, ingest: IngestSettings):
+        yield from _run_stage(context, ingest, recipe_path, _SNAPSHOT,
+                              lambda lr, files, partition: run_snapshot(lr, files, ingest.preview, only_database=partition))
 
-    @dg.asset(key=mcps_key, deps=[snapshot_key], kinds={"datahub"}, description="Metadata Change Proposals built from the snapshot.", **common)
-    def mcps(context: dg.AssetExecutionContext, ingest: IngestSettings) -> dg.MaterializeResult:
-        files = ingest.files(pipeline)
-        return _run_stage(context, recipe_path, lambda lr: run_mcps(lr, files, context.run_id))
+    @dg.asset(
+        key=mcps_key,
+        deps=[snapshot_key],
+        kinds={"datahub"},
+        check_specs=checks.mcps_check_specs(mcps_key),
+        description="Metadata Change Proposals built from the snapshot.",
+        **common,
+    )
+    def mcps(context: dg.AssetExecutionContext, ingest: IngestSettings):
+        yield from _run_stage(context, ingest, recipe_path, _MCPS,
+                              lambda lr, files, partition: run_mcps(lr, files, context.run_id))
 
-    @dg.asset(key=sink_key, deps=[mcps_key], kinds={"datahub"}, description=f"The MCPs as the {loaded.sink_type} sink acknowledged them.", **common)
-    def sink(context: dg.AssetExecutionContext, ingest: IngestSettings) -> dg.MaterializeResult:
-        files = ingest.files(pipeline)
-        return _run_stage(context, recipe_path, lambda lr: run_sink(lr, files))
+    @dg.asset(
+        key=sink_key,
+        deps=[mcps_key],
+        kinds={"datahub"},
+        check_specs=checks.sink_check_specs(sink_key),
+        description=f"The MCPs as the {loaded.sink_type} sink acknowledged them.",
+        **common,
+    )
+    def sink(context: dg.AssetExecutionContext, ingest: IngestSettings):
+        yield from _run_stage(context, ingest, recipe_path, _SINK, lambda lr, files, partition: run_sink(lr, files))
 
     job = dg.define_asset_job(
         name=f"{pipeline}_job",
         selection=dg.AssetSelection.groups(pipeline),
         description=f"Ingest {loaded.recipe.source.type} into {loaded.sink_type} ({recipe_path.name}).",
         tags={"ingest_assets/pipeline": pipeline},
+        partitions_def=partitions,
     )
-    return PipelineDefs(pipeline, assets=[snapshot, mcps, sink], jobs=[job])
+    parts = PipelineDefs(pipeline, assets=[snapshot, mcps, sink], jobs=[job])
+    schedule = build_schedule(loaded, job, partitions)
+    if schedule is not None:
+        parts.schedules.append(schedule)
+    if loaded.recipe.sensor and loaded.recipe.sensor.source_change:
+        if has_fingerprint(loaded):
+            parts.sensors.append(build_source_change_sensor(loaded, job, partitions))
+        else:
+            parts.notes.append(f"{loaded.path}: sensor.source_change: the {loaded.recipe.source.type} source has no fingerprint, so no source-change sensor")
+    parts.sensors.append(build_recipe_change_sensor(loaded, job, partitions))
+    if partitions is not None:
+        parts.sensors.append(build_databases_sensor(loaded, job, partitions))
+    return parts
 
 
 def stage_reports(files: RunFiles) -> list[StageReport]:
-    return [StageReport.load(files.report(s)) for s in ("snapshot", "mcps", "sink") if files.report(s).exists()]
+    return [StageReport.load(files.report(s)) for s in STAGES if files.report(s).exists()]
 
 
 def failure_exit_code(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:

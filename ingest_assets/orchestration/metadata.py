@@ -1,0 +1,82 @@
+"""Materialization metadata a person reads in the Dagster UI: the story of one stage of one run.
+
+Every count becomes an integer entry (the UI plots those across runs); aspects per entity type
+become a table; warnings and failures are listed with their context; the reports of the stages
+so far give durations per stage and a Markdown summary; the recipe is attached with secrets masked.
+"""
+
+import dagster as dg
+
+from ..core.recipe import LoadedRecipe
+from ..core.report import StageReport
+from .checks import DATASETS_KEY
+
+STAGES = ("snapshot", "mcps", "sink")
+
+
+def _aspect_table(report: StageReport) -> dg.TableMetadataValue | None:
+    rows = []
+    for key, value in sorted(report.counts.items()):
+        if key.startswith("aspects ") and "/" in key:
+            entity_type, aspect = key.removeprefix("aspects ").split("/", 1)
+            rows.append(dg.TableRecord({"entity type": entity_type, "aspect": aspect, "MCPs": int(value)}))
+    if not rows:
+        return None
+    schema = dg.TableSchema(columns=[
+        dg.TableColumn("entity type", "string"),
+        dg.TableColumn("aspect", "string"),
+        dg.TableColumn("MCPs", "int"),
+    ])
+    return dg.MetadataValue.table(rows, schema=schema)
+
+
+def _listed(title: str, items: list[str], total: int) -> str:
+    lines = [f"**{title}** ({total})", ""] + [f"- {item}" for item in items]
+    if total > len(items):
+        lines.append(f"- … and {total - len(items)} more (see the stage report)")
+    return "\n".join(lines)
+
+
+def bytes_sent(report: StageReport) -> int:
+    return sum(int(v) for k, v in report.counts.items() if k.startswith("bytes"))
+
+
+def durations_markdown(reports: list[StageReport]) -> str:
+    lines = ["| stage | seconds | warnings | failures |", "| --- | ---: | ---: | ---: |"]
+    lines += [f"| {r.stage} | {r.duration:.2f} | {r.warning_count} | {r.failure_count} |" for r in reports]
+    return "\n".join(lines)
+
+
+def summary_markdown(loaded: LoadedRecipe, reports: list[StageReport], partition: str | None) -> str:
+    title = f"## {loaded.pipeline_name}: {loaded.recipe.source.type} → {loaded.sink_type}"
+    if partition:
+        title += f" (database {partition})"
+    parts = [title, "", "#### Duration per stage", "", durations_markdown(reports), ""]
+    parts += [r.markdown() for r in reports]
+    return "\n".join(parts)
+
+
+def stage_metadata(report: StageReport, loaded: LoadedRecipe, earlier: list[StageReport], partition: str | None = None) -> dict:
+    """Metadata of one stage's materialization; `earlier` holds this run's reports of the stages before it."""
+    meta: dict = {f"count: {key}": dg.MetadataValue.int(int(value)) for key, value in sorted(report.counts.items())}
+    if report.stage == "snapshot":
+        meta["datasets"] = dg.MetadataValue.int(int(report.counts.get(DATASETS_KEY, 0)))
+    if report.stage == "sink":
+        meta["bytes_sent"] = dg.MetadataValue.int(bytes_sent(report))
+    table = _aspect_table(report)
+    if table is not None:
+        meta["aspects per entity type"] = table
+    meta["duration_seconds"] = dg.MetadataValue.float(report.duration)
+    meta["warnings"] = dg.MetadataValue.int(report.warning_count)
+    meta["failures"] = dg.MetadataValue.int(report.failure_count)
+    if report.warning_count:
+        meta["warning details"] = dg.MetadataValue.md(_listed("Warnings", report.warnings, report.warning_count))
+    if report.failure_count:
+        meta["failure details"] = dg.MetadataValue.md(_listed("Failures", report.failures, report.failure_count))
+    reports = [*earlier, report]
+    meta["duration per stage"] = dg.MetadataValue.md(durations_markdown(reports))
+    meta["summary"] = dg.MetadataValue.md(summary_markdown(loaded, reports, partition))
+    meta["recipe"] = dg.MetadataValue.json(loaded.redacted())
+    if partition:
+        meta["database"] = dg.MetadataValue.text(partition)
+    return meta

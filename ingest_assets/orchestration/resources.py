@@ -1,0 +1,30 @@
+"""The `ingest` resource: run options a person can change per run in the launchpad."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ..stages import RunFiles
+
+
+class IngestSettings(dg.ConfigurableResource):
+    """Where stage files go, preview, full refresh, and the override for an emptied source.
+
+    `artifacts_dir` (else INGEST_ARTIFACTS_DIR) may be a local path or an fsspec URL such as
+    `s3://bucket/ingest`; with a URL each stage works on a local scratch copy and uploads what it wrote.
+    """
+
+    artifacts_dir: str = ""
+    preview: int = 0
+    full_refresh: bool = False
+    allow_empty: bool = False
+
+    @property
+    def artifacts_base(self) -> str:
+        return self.artifacts_dir or os.environ.get("INGEST_ARTIFACTS_DIR", "")
+
+    def files(self, pipeline: str, partition: str | None = None) -> RunFiles:
+        """The local hand-over files (a remote base is staged per step, see `artifacts.staged_files`)."""
+        base = self.artifacts_dir
+        return RunFiles.for_pipeline(pipeline, Path(base) if base else None, partition)

@@ -1,0 +1,50 @@
+"""`schedule: {cron, timezone, default_status}` in a recipe -> `<pipeline>_schedule` on its job.
+
+A partitioned pipeline's schedule requests one run per known database partition.
+"""
+
+import dagster as dg
+
+from ..core.errors import RecipeError
+from ..core.recipe import LoadedRecipe
+
+
+def _status(loaded: LoadedRecipe) -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus[loaded.recipe.schedule.default_status]
+
+
+def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDefinition | None) -> dg.ScheduleDefinition | None:
+    spec = loaded.recipe.schedule
+    if spec is None:
+        return None
+    name = f"{loaded.pipeline_name}_schedule"
+    description = f"Runs {loaded.pipeline_name} on cron '{spec.cron}' ({spec.timezone}), from {loaded.path.name if loaded.path else 'the recipe'}."
+    try:
+        if partitions is None:
+            return dg.ScheduleDefinition(
+                name=name,
+                job=job,
+                cron_schedule=spec.cron,
+                execution_timezone=spec.timezone,
+                default_status=_status(loaded),
+                description=description,
+            )
+
+        @dg.schedule(
+            name=name,
+            job=job,
+            cron_schedule=spec.cron,
+            execution_timezone=spec.timezone,
+            default_status=_status(loaded),
+            description=description + " One run per database partition.",
+        )
+        def every_database(context: dg.ScheduleEvaluationContext):
+            databases = context.instance.get_dynamic_partitions(partitions.name)
+            if not databases:
+                return dg.SkipReason(f"no database partitions yet: turn on {loaded.pipeline_name}_databases or add one in the UI")
+            return [dg.RunRequest(partition_key=db) for db in databases]
+
+        return every_database
+    except dg.DagsterInvalidDefinitionError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise RecipeError([f"{loaded.path}: schedule.cron: expected a cron expression Dagster accepts, found {spec.cron!r} ({first})"]) from None
