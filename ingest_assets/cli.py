@@ -68,23 +68,30 @@ def cmd_ingest(args) -> int:
     import dagster as dg
 
     from .orchestration.assets import IngestSettings, build_pipeline, failure_exit_code, stage_reports
+    from .stages import state_store_for
 
     started = time.time()
-    settings = IngestSettings(preview=args.preview or 0, full_refresh=bool(getattr(args, "full_refresh", False)))
+    settings = IngestSettings(preview=args.preview or 0, full_refresh=bool(getattr(args, "full_refresh", False)),
+                              allow_mass_removal=bool(getattr(args, "allow_mass_removal", False)))
     parts = build_pipeline(loaded)
     selection = parts.assets[:2] if args.dry_run else parts.assets
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     files = settings.files(loaded.pipeline_name)
     for stale in ("snapshot", "mcps", "sink"):
         files.report(stale).unlink(missing_ok=True)
-    result = dg.materialize(
-        selection,
-        instance=instance,
-        resources={"ingest": settings},
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        tags={"ingest_assets/pipeline": loaded.pipeline_name, "ingest_assets/launched_by": "cli"},
-    )
+    state = state_store_for(loaded)
+    try:
+        with state.lease(loaded.pipeline_name):  # two CLI runs of one pipeline never overlap
+            result = dg.materialize(
+                selection,
+                instance=instance,
+                resources={"ingest": settings},
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                tags={"ingest_assets/pipeline": loaded.pipeline_name, "ingest_assets/launched_by": "cli"},
+            )
+    finally:
+        state.close()
     code, messages = (EXIT_OK, []) if result.success else failure_exit_code(result)
     reports = stage_reports(files)
     summary = _summary(loaded, reports, time.time() - started, messages)
@@ -183,6 +190,59 @@ def cmd_lite_search(args) -> int:
     return EXIT_OK if found else EXIT_FAILURES
 
 
+def cmd_serve(args) -> int:
+    """The local metadata service; the bearer token comes from INGEST_SERVICE_TOKEN, never the command line."""
+    from .store.service import serve
+
+    token = os.environ.get("INGEST_SERVICE_TOKEN") or None
+    serve(args.store, args.host, args.port, token, int(args.max_body_mb * 1024 * 1024))
+    return EXIT_OK
+
+
+def _state_store(args):
+    from .store.state import StateStore
+
+    return StateStore(args.state)
+
+
+def cmd_state_show(args) -> int:
+    store = _state_store(args)
+    try:
+        summary = store.summary(args.pipeline)
+        if args.entities:
+            summary["urns"] = [{"urn": e.urn, "removed": e.is_removed, "aspects": sorted(e.aspects)} for e in store.entities(args.pipeline)]
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return EXIT_OK if summary["entities"] or summary["last_run_id"] else EXIT_FAILURES
+    if not summary["entities"] and not summary["last_run_id"]:
+        print(f"no state for pipeline {args.pipeline} in {summary['store']}", file=sys.stderr)
+        return EXIT_FAILURES
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(summary["last_success_at"])) if summary["last_success_at"] else "never"
+    print(f"pipeline {args.pipeline} (state store {summary['store']})")
+    print(f"  last successful run  {summary['last_run_id'] or '-'} at {when}")
+    print(f"  aspects it sent      {summary['last_aspects_sent'] if summary['last_aspects_sent'] is not None else '-'}")
+    print(f"  entities it removed  {summary['last_entities_removed'] if summary['last_entities_removed'] is not None else '-'}")
+    for entity_type, counts in sorted(summary["entities"].items()):
+        print(f"  {entity_type:<20} {counts['present']:>8,} present {counts['removed']:>8,} removed")
+    lease = summary["lease"]
+    print(f"  running now          {lease['holder'] if lease else 'no'}")
+    for entry in summary.get("urns", []):
+        print(f"  {entry['urn']}{'  (removed)' if entry['removed'] else ''}")
+    return EXIT_OK
+
+
+def cmd_state_reset(args) -> int:
+    store = _state_store(args)
+    try:
+        forgotten = store.reset(args.pipeline)
+    finally:
+        store.close()
+    print(f"pipeline {args.pipeline}: forgot {forgotten:,} entities; the next run sends everything and removes nothing")
+    return EXIT_OK
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ingest-assets", description="Metadata ingestion run by Dagster, DataHub-compatible.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -192,7 +252,22 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--dry-run", action="store_true", help="extract and build MCPs, send nothing")
     ingest.add_argument("--preview", type=int, default=0, metavar="N", help="stop after N datasets and show their MCPs")
     ingest.add_argument("--report-to", metavar="FILE", help="write the run report as JSON")
+    ingest.add_argument("--full-refresh", action="store_true", help="send every aspect, not only the changed ones")
+    ingest.add_argument("--allow-mass-removal", action="store_true",
+                        help="soft-delete stale entities even above stateful_ingestion.fail_safe_threshold")
     ingest.set_defaults(func=cmd_ingest)
+
+    state = commands.add_parser("state", help="show or reset a pipeline's ingestion state")
+    state.add_argument("--state", default=None, help="SQLAlchemy URL of the state store (default INGEST_STATE_URL or the embedded one)")
+    state_commands = state.add_subparsers(dest="state_command", required=True)
+    state_show = state_commands.add_parser("show", help="what the sink holds for a pipeline, and its last run")
+    state_show.add_argument("pipeline")
+    state_show.add_argument("--entities", action="store_true", help="list every entity URN")
+    state_show.add_argument("--json", action="store_true", help="print JSON")
+    state_show.set_defaults(func=cmd_state_show)
+    state_reset = state_commands.add_parser("reset", help="forget a pipeline's state (the next run sends everything)")
+    state_reset.add_argument("pipeline")
+    state_reset.set_defaults(func=cmd_state_reset)
 
     check = commands.add_parser("check", help="validate a recipe without connecting")
     check.add_argument("-c", "--config", required=True)
@@ -214,6 +289,12 @@ def parser() -> argparse.ArgumentParser:
     search = lite_commands.add_parser("search", help="find entities by name, description or URN")
     search.add_argument("text")
     search.set_defaults(func=cmd_lite_search)
+    serve = commands.add_parser("serve", help="run the local metadata service (DataHub's REST ingestion API)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--store", default=None, help="SQLAlchemy URL (default INGEST_LITE_URL or ~/.ingest_assets/lite.db)")
+    serve.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body accepted (413 above it)")
+    serve.set_defaults(func=cmd_serve)
     return top
 
 

@@ -163,6 +163,15 @@ class LiteStore:
             rows = conn.execute(select(t.c.aspect, t.c.metadata).where(t.c.urn == urn, t.c.version == 0).order_by(t.c.aspect))
             return {aspect: json.loads(value) for aspect, value in rows}
 
+    def entity_aspects(self, urn: str) -> dict[str, dict]:
+        """Every latest aspect of one entity with its system metadata and time, for the REST service."""
+        t = aspects_table
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.aspect, t.c.metadata, t.c.systemmetadata, t.c.createdon)
+                                .where(t.c.urn == urn, t.c.version == 0).order_by(t.c.aspect))
+            return {aspect: {"value": json.loads(value), "systemMetadata": json.loads(system) if system else None,
+                             "created": created} for aspect, value, system, created in rows}
+
     def versions(self, urn: str, aspect: str) -> list[int]:
         t = aspects_table
         with self.engine.connect() as conn:
