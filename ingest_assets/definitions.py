@@ -34,7 +34,7 @@ def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
                 continue
             parts = build_pipeline(loaded, partitioned=True)
         except RecipeError as exc:
-            log.warning("skipping recipe %s: %s", path, exc)
+            log.warning("skipping recipe: %s", "; ".join(exc.problems))
             continue
         seen[loaded.pipeline_name] = path
         for note in parts.notes:

@@ -35,9 +35,19 @@ def _copy(source, target) -> None:
         shutil.copyfileobj(reader, writer, _CHUNK)
 
 
+def _signature(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 @contextmanager
-def staged_files(base: str, pipeline: str, partition: str | None, reads: list[str], writes: list[str]) -> Iterator[RunFiles]:
-    """The RunFiles a stage works on; `reads`/`writes` are file names inside the pipeline's directory."""
+def staged_files(base: str, pipeline: str, partition: str | None) -> Iterator[RunFiles]:
+    """The RunFiles a stage works on.
+
+    With a remote base every file of the pipeline's (partition's) directory is downloaded first
+    and every file the stage created or changed is uploaded afterwards, so a stage may add
+    hand-over files without this module knowing their names.
+    """
     if not is_remote(base):
         local_base = Path(base.removeprefix("file://")) if base else None
         yield RunFiles.for_pipeline(pipeline, local_base, partition)
@@ -45,13 +55,15 @@ def staged_files(base: str, pipeline: str, partition: str | None, reads: list[st
     remote = remote_directory(base, pipeline, partition)
     with tempfile.TemporaryDirectory(prefix="ingest-stage-") as scratch:
         files = RunFiles(Path(scratch))
-        for name in reads:
-            if (remote / name).exists():
-                _copy(remote / name, files.directory / name)
+        if remote.exists():
+            for entry in remote.iterdir():
+                if entry.is_file():
+                    _copy(entry, files.directory / entry.name)
+        before = {p.name: _signature(p) for p in files.directory.iterdir() if p.is_file()}
         try:
             yield files
         finally:
             remote.mkdir(parents=True, exist_ok=True)
-            for name in writes:
-                if (files.directory / name).exists():
-                    _copy(files.directory / name, remote / name)
+            for path in sorted(files.directory.iterdir()):
+                if path.is_file() and not path.name.endswith(".tmp") and before.get(path.name) != _signature(path):
+                    _copy(path, remote / path.name)

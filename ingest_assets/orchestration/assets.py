@@ -45,28 +45,22 @@ def pipeline_asset_keys(loaded: LoadedRecipe) -> tuple[dg.AssetKey, dg.AssetKey,
     return dg.AssetKey([p, "snapshot"]), dg.AssetKey([p, "mcps"]), dg.AssetKey([p, loaded.sink_type])
 
 
-def _file_names(files: RunFiles, *stages: str) -> list[str]:
-    names = {"snapshot": [files.snapshot.name], "mcps": [files.mcps.name], "sink": []}
-    return [n for s in stages for n in names[s] + [files.report(s).name]]
-
-
 def _load_report(files: RunFiles, stage: str) -> StageReport | None:
     path = files.report(stage)
     return StageReport.load(path) if path.exists() else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Stage:
-    """What differs between the three assets: the stage, the files it reads and writes, its checks."""
+    """What differs between the three assets: the stage's name and the check that its failures fail."""
 
     name: str
-    reads: tuple[str, ...]
     failure_check: str
 
 
-_SNAPSHOT = _Stage("snapshot", (), checks.NO_SOURCE_FAILURES)
-_MCPS = _Stage("mcps", ("snapshot",), checks.NO_MCP_FAILURES)
-_SINK = _Stage("sink", ("snapshot", "mcps"), checks.NO_SINK_FAILURES)
+_SNAPSHOT = _Stage("snapshot", checks.NO_SOURCE_FAILURES)
+_MCPS = _Stage("mcps", checks.NO_MCP_FAILURES)
+_SINK = _Stage("sink", checks.NO_SINK_FAILURES)
 
 
 def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe_path: Path, stage: _Stage, run):
@@ -77,10 +71,7 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
     pipeline_dir_key = context.asset_key.path[0]
     partition = context.partition_key if context.has_partition_key else None
     earlier = STAGES[: STAGES.index(stage.name)]
-    layout = RunFiles(Path("."))
-    reads = _file_names(layout, *stage.reads)
-    writes = _file_names(layout, stage.name)
-    with staged_files(ingest.artifacts_base, pipeline_dir_key, partition, reads, writes) as files:
+    with staged_files(ingest.artifacts_base, pipeline_dir_key, partition) as files:
         files.report(stage.name).unlink(missing_ok=True)
         try:
             loaded = load_recipe(recipe_path)

@@ -1,0 +1,23 @@
+"""Recipes for the Dagster tests: the quickstart shape over a temporary SQLite file and a temporary store."""
+
+from pathlib import Path
+
+
+def sqlite_recipe(db: Path, store: Path, pipeline: str = "shop", extra: str = "", table_deny: str = "",
+                  tag: str = "urn:li:tag:quickstart") -> str:
+    deny = f"\n    table_pattern: {{deny: ['{table_deny}']}}\n    view_pattern: {{deny: ['{table_deny}']}}" if table_deny else ""
+    return f"""pipeline_name: {pipeline}
+source:
+  type: sqlite
+  config:
+    path: {db}
+    database: shop{deny}
+transformers:
+  - type: simple_add_dataset_tags
+    config:
+      tag_urns: ["{tag}"]
+sink:
+  type: datahub-lite
+  config:
+    url: sqlite:///{store}
+{extra}"""
