@@ -4,21 +4,28 @@ snapshot: source -> snapshot.jsonl; mcps: snapshot.jsonl -> mcps.jsonl; sink: mc
 The Dagster assets and therefore the CLI call these; each stage writes a report beside its output.
 """
 
+import json
 import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from .core.aspects import record_mcps
 from .core.errors import IngestError, SinkFailure, SourceFailure
 from .core.handover import read_lines, write_lines
 from .core.mcp import MCP
+from .core.patterns import AllowDenyPattern
 from .core.recipe import LoadedRecipe
-from .core.records import DatasetRecord, record_from_json, record_to_json
+from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
 from .core.report import StageReport
 from .core.secrets import redact
+from .core.state_diff import EntityInfo, EntityState, RemovalDecision, Scope, StateDiff
+from .store.state import StateStore
 
 log = logging.getLogger("ingest_assets")
 
@@ -116,38 +123,210 @@ def build_mcps(loaded: LoadedRecipe, files: RunFiles, report: StageReport):
     return stream
 
 
-def run_mcps(loaded: LoadedRecipe, files: RunFiles, run_id: str) -> StageReport:
+def state_store_for(loaded: LoadedRecipe, state_url: str | None = None) -> StateStore:
+    """The `ingest` resource's `state_url` (deployment-wide), else the recipe's `state.url`, else INGEST_STATE_URL, else embedded."""
+    recipe_url = loaded.recipe.state.url if loaded.recipe.state else None
+    return StateStore(state_url or recipe_url or None)
+
+
+def _partition_of(files: RunFiles, partition: str | None) -> str | None:
+    if partition is not None:
+        return partition
+    return files.directory.name if files.directory.parent.name == "partitions" else None
+
+
+def _lease_name(loaded: LoadedRecipe, partition: str | None) -> str:
+    """Partitions of one pipeline cover disjoint databases, so each has its own lease."""
+    return f"{loaded.pipeline_name}[{partition}]" if partition else loaded.pipeline_name
+
+
+def pending_state_path(files: RunFiles) -> Path:
+    """The state the mcps stage computed, committed by the sink stage once everything was acknowledged.
+
+    Kept after the commit: it always pairs with mcps.jsonl, so re-running the sink alone re-commits the same state.
+    """
+    return files.directory / "state.pending.jsonl"
+
+
+def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[Scope]):
+    """The snapshot's MCPs, noting each entity's scope, name and kind (filters and removal need them)."""
+    shared_scopes: dict[tuple, Scope] = {}
+    for line in read_lines(files.snapshot):
+        record = record_from_json(line)
+        loc = record.location
+        if isinstance(record, DatasetRecord):
+            database, schema = record.table.database, record.table.schema_name
+            name = ".".join(p for p in (database, schema, record.table.name) if p is not None)
+            kind = record.subtype
+        else:
+            database, schema = record.database, record.schema_name
+            name, kind = schema or database, "Schema" if schema is not None else "Database"
+        key = (loc.platform, loc.env, loc.instance, database, schema)
+        scope = shared_scopes.setdefault(key, Scope(*key))
+        if isinstance(record, ScopeRecord):
+            scopes.append(scope)
+            continue
+        info = EntityInfo(scope, name, kind)
+        for mcp in record_mcps(record):
+            infos.setdefault(mcp.entity_urn, info)
+            yield mcp
+
+
+def still_wanted_by(config) -> Callable[[EntityState], bool]:
+    """Whether the source's current filters still include an entity seen before (else it is out of scope)."""
+    def wanted(entity: EntityState) -> bool:
+        info = entity.info
+        scope = info.scope
+        if scope is None:
+            return False
+        single = getattr(config, "database_name", None)
+        if isinstance(single, str) and single != scope.database:
+            return False
+        for attr, value in (("database_pattern", scope.database), ("schema_pattern", scope.schema)):
+            pattern = getattr(config, attr, None)
+            if isinstance(pattern, AllowDenyPattern) and value is not None and not pattern.allowed(value):
+                return False
+        if info.kind in ("Table", "View") and info.name:
+            kind = "table" if info.kind == "Table" else "view"
+            if getattr(config, f"include_{kind}s", True) is False:
+                return False
+            pattern = getattr(config, f"{kind}_pattern", None)
+            if isinstance(pattern, AllowDenyPattern) and not pattern.allowed(info.name):
+                return False
+        return True
+
+    return wanted
+
+
+def _catalog_location(loaded: LoadedRecipe, scopes: list[Scope], partition: str | None) -> Scope | None:
+    """The run listed every database of its platform/env/instance: a full run that enumerated some scope."""
+    if partition or not scopes:
+        return None
+    return scopes[0]
+
+
+def _source_failed(files: RunFiles) -> bool:
+    path = files.report("snapshot")
+    if not path.exists():
+        return True
+    return StageReport.load(path).failure_count > 0
+
+
+def run_mcps(
+    loaded: LoadedRecipe,
+    files: RunFiles,
+    run_id: str,
+    *,
+    full_refresh: bool = False,
+    allow_mass_removal: bool = False,
+    state_url: str | None = None,
+    partition: str | None = None,
+) -> StageReport:
+    """Build the run's MCPs and keep only what the sink does not already hold, plus soft-deletes of stale entities.
+
+    Writes mcps.jsonl (what to send) and state.pending.jsonl (the state to commit once the sink
+    acknowledged all of it).
+    """
     report = StageReport("mcps")
-    entities: dict[str, set] = {}
+    partition = _partition_of(files, partition)
+    store = state_store_for(loaded, state_url)
     try:
-        with write_lines(files.mcps) as write:
-            for mcp in _stamp(build_mcps(loaded, files, report), run_id, loaded.pipeline_name):
-                write(mcp.to_line())
-                report.count(f"aspects {mcp.entity_type}/{mcp.aspect_name}")
-                report.count("mcps")
-                entities.setdefault(mcp.entity_type, set()).add(mcp.entity_urn)
-    except IngestError:
+        with store.lease(_lease_name(loaded, partition)):
+            previous = store.load(loaded.pipeline_name)
+            diff = StateDiff(previous, full_refresh=full_refresh)
+            infos: dict[str, EntityInfo] = {}
+            scopes: list[Scope] = []
+            with write_lines(files.mcps) as write:
+                stream = _snapshot_mcps(files, infos, scopes)
+                for plugin, config in loaded.transformers:
+                    stream = plugin(config, report).transform(stream)
+                for mcp in _stamp(stream, run_id, loaded.pipeline_name):
+                    report.count("aspects built")
+                    if diff.offer(mcp, infos.get(mcp.entity_urn)):
+                        write(mcp.to_line())
+                        report.count(f"aspects {mcp.entity_type}/{mcp.aspect_name}")
+                        report.count("mcps")
+                decision = RemovalDecision([], 0, 0)
+                if loaded.stateful.removes_stale:
+                    decision = diff.removals(
+                        scopes, still_wanted_by(loaded.source_config), _source_failed(files),
+                        loaded.stateful.fail_safe_threshold, allow_mass_removal,
+                        _catalog_location(loaded, scopes, partition),
+                    )
+                for mcp in _stamp(diff.removal_mcps(decision), run_id, loaded.pipeline_name):
+                    write(mcp.to_line())
+                    report.count(f"entities removed {mcp.entity_type}")
+                    report.count("entities removed")
+                    report.count("mcps")
+            with write_lines(pending_state_path(files)) as write_state:
+                write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name, "removed": len(decision.entities)}))
+                for entity in diff.changed_entities(decision):
+                    write_state(json.dumps(entity.to_json(), separators=(",", ":")))
+    except IngestError as exc:
+        report.fail(str(exc))
+        report.finish().save(files.report("mcps"))
         raise
     except Exception as exc:
         message = _unexpected("building MCPs failed", exc)
         report.fail(message)
         report.finish().save(files.report("mcps"))
         raise SourceFailure(message) from None
-    for entity_type, urns in entities.items():
-        report.count(f"entities {entity_type}", len(urns))
+    finally:
+        store.close()
+    if decision.warning:
+        report.warn(decision.warning)
+    for key, value in diff.counts.items():
+        report.count(key, value)
+    for key, value in diff.entity_counts().items():
+        report.count(key, value)
+    report.counts.setdefault("mcps", 0)
+    report.count("entities in removal scope", decision.in_scope)
+    entities: dict[str, int] = {}
+    for entity in diff.current.values():
+        entities[entity.entity_type] = entities.get(entity.entity_type, 0) + 1
+    for entity_type, n in entities.items():
+        report.count(f"entities {entity_type}", n)
+    report.extra["state"] = {"store": redact(store.url), "full_refresh": full_refresh,
+                             "remove_stale": loaded.stateful.removes_stale, "scopes": len(scopes)}
     report.finish().save(files.report("mcps"))
-    log.info("mcps: %d MCPs in %.2f s", report.counts["mcps"], report.duration)
+    log.info("mcps: %d of %d aspects to send (%d unchanged), %d soft-deletes, in %.2f s", report.counts["mcps"],
+             report.counts["aspects built"], diff.counts["aspects unchanged"], len(decision.entities), report.duration)
     return report
 
 
-def run_sink(loaded: LoadedRecipe, files: RunFiles) -> StageReport:
-    """Send mcps.jsonl to the sink; raise SinkFailure unless every MCP was acknowledged."""
+def _read_pending(files: RunFiles) -> tuple[dict | None, dict[str, EntityState]]:
+    path = pending_state_path(files)
+    if not path.exists():
+        return None, {}
+    lines = read_lines(path)
+    meta = json.loads(next(lines))
+    return meta, {e.urn: e for e in (EntityState.from_json(json.loads(line)) for line in lines)}
+
+
+def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = None, partition: str | None = None) -> StageReport:
+    """Send mcps.jsonl to the sink; raise SinkFailure unless every MCP was acknowledged.
+
+    State: a fully acknowledged run commits the state the mcps stage computed (one transaction);
+    a failed one records only the aspects the sink did acknowledge, so the next run re-sends the rest.
+    """
     report = StageReport("sink")
+    partition = _partition_of(files, partition)
+    store = state_store_for(loaded, state_url)
+    try:
+        with store.lease(_lease_name(loaded, partition)):
+            return _send_and_commit(loaded, files, report, store)
+    finally:
+        store.close()
+
+
+def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport, store: StateStore) -> StageReport:
     sink = loaded.sink_class(loaded.sink_config, report)
     acked = Counter()
+    acknowledged: dict[str, dict[str, str]] = {}
 
     def ack(mcp: MCP) -> None:
         acked["mcps"] += 1
+        acknowledged.setdefault(mcp.entity_urn, {})[mcp.aspect_name] = mcp.aspect_hash()
 
     total = 0
 
@@ -156,6 +335,14 @@ def run_sink(loaded: LoadedRecipe, files: RunFiles) -> StageReport:
         for line in read_lines(files.mcps):
             total += 1
             yield MCP.from_line(line)
+
+    def keep_acknowledged() -> None:
+        """A failed run: the aspects the sink holds are facts; the run itself (removals, last run) does not advance."""
+        try:
+            _, pending = _read_pending(files)
+            report.count("state aspects recorded", store.record_acknowledged(loaded.pipeline_name, acknowledged, pending))
+        except SQLAlchemyError as exc:
+            report.warn(_unexpected("state store could not record the acknowledged aspects", exc))
 
     log.info("sink: sending to %s", loaded.sink_type)
     try:
@@ -167,19 +354,36 @@ def run_sink(loaded: LoadedRecipe, files: RunFiles) -> StageReport:
     except IngestError as exc:
         report.fail(str(exc))
         report.count("acknowledged", acked["mcps"])
+        keep_acknowledged()
         report.finish().save(files.report("sink"))
         raise
     except Exception as exc:
         message = _unexpected(f"{loaded.sink_type} sink failed", exc)
         report.fail(message)
         report.count("acknowledged", acked["mcps"])
+        keep_acknowledged()
         report.finish().save(files.report("sink"))
         raise SinkFailure(message) from None
     report.count("acknowledged", acked["mcps"])
     report.count("sent", total)
-    report.finish().save(files.report("sink"))
     if acked["mcps"] < total:
+        keep_acknowledged()
+        report.fail(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
+        report.finish().save(files.report("sink"))
         raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
+    meta, pending = _read_pending(files)
+    try:
+        if meta is None:
+            report.count("state aspects recorded", store.record_acknowledged(loaded.pipeline_name, acknowledged, {}))
+        else:
+            written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending.values(), total, meta.get("removed", 0))
+            report.count("state entities written", written)
+    except SQLAlchemyError as exc:
+        message = _unexpected("state store could not commit the run (the next run re-sends it)", exc)
+        report.fail(message)
+        report.finish().save(files.report("sink"))
+        raise SinkFailure(message) from None
+    report.finish().save(files.report("sink"))
     log.info("sink: %d MCPs acknowledged in %.2f s", acked["mcps"], report.duration)
     return report
 

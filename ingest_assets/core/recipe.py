@@ -10,7 +10,7 @@ import os
 import re
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from . import registry, secrets
 from .errors import RecipeError
 from .plugin import PluginConfig
+from .state_diff import StatefulIngestionConfig
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
@@ -98,6 +99,8 @@ class LoadedRecipe:
     sink_config: PluginConfig
     transformers: list[tuple[type, PluginConfig]]
     raw: dict
+    stateful: StatefulIngestionConfig = field(default_factory=StatefulIngestionConfig)
+    """DataHub's `source.config.stateful_ingestion`, taken out before the source's config is validated."""
 
     @property
     def pipeline_name(self) -> str:
@@ -214,6 +217,13 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     except ValidationError as exc:
         raise RecipeError([f"{source_name}: {p}" for p in format_validation_error(exc, Recipe, "")]) from None
 
+    stateful = StatefulIngestionConfig()
+    try:
+        stateful = StatefulIngestionConfig.model_validate(recipe.source.config.pop("stateful_ingestion", None) or {})
+    except ValidationError as exc:
+        problems.extend(f"{source_name}: {p}" for p in format_validation_error(
+            exc, StatefulIngestionConfig, "source.config.stateful_ingestion"))
+
     def resolve(kind: str, ref: PluginRef, key_path: str):
         try:
             plugin = registry.load(kind, ref.type, f"{source_name}: {key_path}.type")
@@ -233,7 +243,7 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     transformers = [resolve("transformer", ref, f"transformers[{i}]") for i, ref in enumerate(recipe.transformers)]
     if problems:
         raise RecipeError(problems)
-    return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw)
+    return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw, stateful)
 
 
 def load_recipe(path: str | Path) -> LoadedRecipe:

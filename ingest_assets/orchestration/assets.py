@@ -136,7 +136,10 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
     )
     def mcps(context: dg.AssetExecutionContext, ingest: IngestSettings):
         yield from _run_stage(context, ingest, recipe_path, _MCPS,
-                              lambda lr, files, partition: run_mcps(lr, files, context.run_id))
+                              lambda lr, files, partition: run_mcps(
+                                  lr, files, context.run_id, full_refresh=ingest.full_refresh,
+                                  allow_mass_removal=ingest.allow_mass_removal, state_url=ingest.state_url or None,
+                                  partition=partition))
 
     @dg.asset(
         key=sink_key,
@@ -147,7 +150,8 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         **common,
     )
     def sink(context: dg.AssetExecutionContext, ingest: IngestSettings):
-        yield from _run_stage(context, ingest, recipe_path, _SINK, lambda lr, files, partition: run_sink(lr, files))
+        yield from _run_stage(context, ingest, recipe_path, _SINK, lambda lr, files, partition: run_sink(
+            lr, files, state_url=ingest.state_url or None, partition=partition))
 
     job = dg.define_asset_job(
         name=f"{pipeline}_job",

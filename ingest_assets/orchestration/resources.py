@@ -19,6 +19,10 @@ class IngestSettings(dg.ConfigurableResource):
     preview: int = 0
     full_refresh: bool = False
     allow_empty: bool = False
+    allow_mass_removal: bool = False
+    """Soft-delete stale entities even above the recipe's stateful_ingestion.fail_safe_threshold."""
+    state_url: str = ""
+    """SQLAlchemy URL of the state store shared by every machine (else the recipe's state.url or INGEST_STATE_URL)."""
 
     @property
     def artifacts_base(self) -> str:

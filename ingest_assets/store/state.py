@@ -1,0 +1,299 @@
+"""The state store: per `pipeline_name`, what the sink holds (a hash per entity and aspect), on SQLAlchemy.
+
+Embedded SQLite by default (beside the Dagster instance's storage when DAGSTER_HOME is set), any
+SQLAlchemy URL otherwise, so several machines running one Dagster deployment can share it. A
+run's state is written in one transaction, and a lease per pipeline keeps two runs from
+overlapping (Dagster's pool does that for Dagster runs; the lease also covers CLI runs).
+"""
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+
+from ..core.errors import ConnectionFailure, IngestError
+from ..core.secrets import redact
+from ..core.state_diff import EntityInfo, EntityState, Scope
+
+metadata = MetaData()
+entity_table = Table(
+    "ingest_state_entity",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("urn", String(500), primary_key=True),
+    Column("entity_type", String(64), nullable=False),
+    Column("platform", String(100)),
+    Column("env", String(50)),
+    Column("instance", String(200)),
+    Column("database_name", String(200)),
+    Column("schema_name", String(200)),
+    Column("name", String(700)),
+    Column("kind", String(50)),
+    Column("aspects", Text, nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+pipeline_table = Table(
+    "ingest_state_pipeline",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("last_run_id", String(200)),
+    Column("last_success_at", Float),
+    Column("aspects_sent", Integer),
+    Column("entities_removed", Integer),
+)
+lock_table = Table(
+    "ingest_state_lock",
+    metadata,
+    Column("pipeline", String(200), primary_key=True),
+    Column("holder", String(300), nullable=False),
+    Column("acquired_at", Float, nullable=False),
+)
+
+CHUNK = 500
+LEASE_SECONDS = 6 * 3600
+
+
+class PipelineBusy(IngestError):
+    """Another run of the same pipeline holds the lease."""
+
+    exit_code = 1
+
+
+def state_home() -> Path:
+    if os.environ.get("DAGSTER_HOME"):
+        return Path(os.environ["DAGSTER_HOME"]) / "ingest_assets"
+    return Path(os.environ.get("INGEST_ASSETS_HOME", Path.home() / ".ingest_assets"))
+
+
+def default_url() -> str:
+    """INGEST_STATE_URL, else SQLite beside the Dagster instance ($DAGSTER_HOME/ingest_assets/state.db) or in ~/.ingest_assets."""
+    if os.environ.get("INGEST_STATE_URL"):
+        return os.environ["INGEST_STATE_URL"]
+    return f"sqlite:///{state_home() / 'state.db'}"
+
+
+def lease_holder() -> str:
+    """This process: a second acquire from it is re-entrant (the CLI holds it around its in-process run)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConnectionFailure(f"not a SQLAlchemy database URL for the state store: {redact(url)}") from None
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(parsed, pool_pre_ping=not sqlite)
+    except (ArgumentError, ImportError) as exc:
+        raise ConnectionFailure(f"cannot use state store {redact(url)}: {redact(str(exc).splitlines()[0])}") from None
+    if sqlite:
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    return engine
+
+
+def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
+    scope = entity.info.scope
+    return {
+        "pipeline": pipeline, "urn": entity.urn, "entity_type": entity.entity_type,
+        "platform": scope.platform if scope else None, "env": scope.env if scope else None,
+        "instance": scope.instance if scope else None, "database_name": scope.database if scope else None,
+        "schema_name": scope.schema if scope else None, "name": entity.info.name, "kind": entity.info.kind,
+        "aspects": json.dumps(entity.aspects, sort_keys=True, separators=(",", ":")),
+        "removed": entity.removed, "updated_at": now,
+    }
+
+
+def _entity_of(row) -> EntityState:
+    scope = Scope(row.platform, row.env, row.instance, row.database_name, row.schema_name) if row.database_name is not None else None
+    return EntityState(row.urn, row.entity_type, EntityInfo(scope, row.name, row.kind), json.loads(row.aspects), bool(row.removed))
+
+
+class StateStore:
+    def __init__(self, url: str | None = None):
+        self.url = url or default_url()
+        self.engine = _engine(self.url)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise ConnectionFailure(f"cannot open state store {redact(self.url)}: {redact(str(exc).splitlines()[0])}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def load(self, pipeline: str) -> dict[str, EntityState]:
+        """Every entity the sink holds for this pipeline, removed ones included."""
+        t = entity_table
+        with self.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=2000).execute(select(t).where(t.c.pipeline == pipeline))
+            return {row.urn: _entity_of(row) for row in rows}
+
+    def _replace(self, conn, pipeline: str, entities: list[EntityState], now: float) -> None:
+        t = entity_table
+        for start in range(0, len(entities), CHUNK):
+            chunk = entities[start:start + CHUNK]
+            conn.execute(delete(t).where(t.c.pipeline == pipeline, t.c.urn.in_([e.urn for e in chunk])))
+            conn.execute(insert(t), [_row_of(pipeline, e, now) for e in chunk])
+
+    def commit_run(self, pipeline: str, run_id: str, entities: Iterable[EntityState], aspects_sent: int, removed: int) -> int:
+        """A run the sink acknowledged in full: its entities' new state and the run, in one transaction."""
+        now = time.time()
+        changed = list(entities)
+        p = pipeline_table
+        with self.engine.begin() as conn:
+            self._replace(conn, pipeline, changed, now)
+            values = {"last_run_id": run_id, "last_success_at": now, "aspects_sent": aspects_sent, "entities_removed": removed}
+            if conn.execute(update(p).where(p.c.pipeline == pipeline).values(**values)).rowcount == 0:
+                conn.execute(insert(p).values(pipeline=pipeline, **values))
+        return len(changed)
+
+    def record_acknowledged(self, pipeline: str, acknowledged: dict[str, dict[str, str]], known: dict[str, EntityState]) -> int:
+        """A failed run: keep only what the sink did acknowledge, aspect by aspect; nothing else advances.
+
+        `known` gives the entity type and scope of entities new to the state.
+        """
+        if not acknowledged:
+            return 0
+        now = time.time()
+        t = entity_table
+        urns = list(acknowledged)
+        with self.engine.begin() as conn:
+            existing: dict[str, EntityState] = {}
+            for start in range(0, len(urns), CHUNK):
+                rows = conn.execute(select(t).where(t.c.pipeline == pipeline, t.c.urn.in_(urns[start:start + CHUNK])))
+                existing.update((row.urn, _entity_of(row)) for row in rows)
+            merged = []
+            for urn, aspects in acknowledged.items():
+                entity = existing.get(urn)
+                if entity is None:
+                    template = known.get(urn)
+                    entity = EntityState(urn, template.entity_type if template else urn.split(":")[2],
+                                         template.info if template else EntityInfo())
+                entity.aspects.update(aspects)
+                merged.append(entity)
+            self._replace(conn, pipeline, merged, now)
+        return sum(len(a) for a in acknowledged.values())
+
+    def summary(self, pipeline: str) -> dict:
+        t, p, lk = entity_table, pipeline_table, lock_table
+        with self.engine.connect() as conn:
+            counts = conn.execute(
+                select(t.c.entity_type, t.c.removed, func.count()).where(t.c.pipeline == pipeline).group_by(t.c.entity_type, t.c.removed)
+            ).all()
+            run = conn.execute(select(p).where(p.c.pipeline == pipeline)).first()
+            lock = conn.execute(select(lk).where(lk.c.pipeline == pipeline)).first()
+        entities: dict[str, dict[str, int]] = {}
+        for entity_type, removed, n in counts:
+            entities.setdefault(entity_type, {"present": 0, "removed": 0})["removed" if removed else "present"] += n
+        return {
+            "pipeline": pipeline,
+            "store": redact(self.url),
+            "entities": entities,
+            "last_run_id": run.last_run_id if run else None,
+            "last_success_at": run.last_success_at if run else None,
+            "last_aspects_sent": run.aspects_sent if run else None,
+            "last_entities_removed": run.entities_removed if run else None,
+            "lease": {"holder": lock.holder, "acquired_at": lock.acquired_at} if lock else None,
+        }
+
+    def entities(self, pipeline: str) -> Iterator[EntityState]:
+        t = entity_table
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(t).where(t.c.pipeline == pipeline).order_by(t.c.urn)):
+                yield _entity_of(row)
+
+    def reset(self, pipeline: str) -> int:
+        """Forget the pipeline: the next run sends everything and removes nothing. Clears its lease too."""
+        with self.engine.begin() as conn:
+            removed = conn.execute(delete(entity_table).where(entity_table.c.pipeline == pipeline)).rowcount
+            conn.execute(delete(pipeline_table).where(pipeline_table.c.pipeline == pipeline))
+            conn.execute(delete(lock_table).where(lock_table.c.pipeline == pipeline))
+        return removed
+
+    def _stale(self, holder: str, acquired_at: float) -> bool:
+        if time.time() - acquired_at > LEASE_SECONDS:
+            return True
+        host, _, pid = holder.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def acquire(self, pipeline: str, holder: str | None = None) -> bool:
+        """Take the pipeline's lease; False when this holder already had it. Raise PipelineBusy if another does."""
+        holder = holder or lease_holder()
+        lk = lock_table
+        for _ in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(lk).values(pipeline=pipeline, holder=holder, acquired_at=time.time()))
+                return True
+            except IntegrityError:
+                pass
+            with self.engine.begin() as conn:
+                row = conn.execute(select(lk).where(lk.c.pipeline == pipeline)).first()
+                if row is None:
+                    continue
+                if row.holder == holder:
+                    return False
+                if self._stale(row.holder, row.acquired_at):
+                    taken = conn.execute(update(lk).where(lk.c.pipeline == pipeline, lk.c.holder == row.holder)
+                                         .values(holder=holder, acquired_at=time.time())).rowcount
+                    if taken:
+                        return True
+                    continue
+                since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.acquired_at))
+                raise PipelineBusy(f"pipeline {pipeline} is being run by {row.holder} (since {since} UTC); "
+                                   f"two runs of one pipeline never overlap: wait for it, or `ingest-assets state reset {pipeline}` if that run is gone")
+        raise PipelineBusy(f"pipeline {pipeline}: could not take its lease")
+
+    def release(self, pipeline: str, holder: str | None = None) -> None:
+        holder = holder or lease_holder()
+        with self.engine.begin() as conn:
+            conn.execute(delete(lock_table).where(lock_table.c.pipeline == pipeline, lock_table.c.holder == holder))
+
+    @contextmanager
+    def lease(self, pipeline: str, holder: str | None = None):
+        """Hold the pipeline's lease for the block (re-entrant within one process)."""
+        taken = self.acquire(pipeline, holder)
+        try:
+            yield
+        finally:
+            if taken:
+                self.release(pipeline, holder)
