@@ -1,0 +1,547 @@
+"""MySQL and MariaDB: databases, tables, views, columns, keys, comments and view lineage.
+
+Everything comes from `information_schema` in a fixed number of statements whatever the table
+count: one per catalog table (TABLES, COLUMNS, STATISTICS, VIEWS, and for foreign keys
+REFERENTIAL_CONSTRAINTS then KEY_COLUMN_USAGE), each sorted by (schema, table) in byte order and
+streamed on its own connection. The streams are merge-joined here one table at a time, so memory
+stays flat however large the catalog is, and the server works on all of them at once.
+
+The output equals DataHub's mysql source: native types spelt as SQLAlchemy's MySQL dialect
+reflects them (`BIGINT(20)`, `DECIMAL(18, 4)`), view definitions as `SHOW CREATE VIEW` prints
+them from the view's own database, view columns as `DESCRIBE` shows them (nullable, no comment).
+"""
+
+import hashlib
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import pymysql
+import sqlglot
+from pydantic import Field, SecretStr, field_validator
+from sqlalchemy import create_engine, event, exc as sa_exc, types as sa_types
+from sqlalchemy.dialects import mysql as sa_mysql
+from sqlalchemy.dialects.mysql.reflection import MySQLTableDefinitionParser, ReflectedState
+from sqlalchemy.engine import URL, Engine
+
+from ..core.errors import ConnectionFailure, SourceFailure
+from ..core.patterns import AllowDenyPattern
+from ..core.plugin import PluginConfig, Source
+from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from ..lineage import view_lineage
+
+SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+
+
+class MySQLConfig(PluginConfig):
+    """DataHub's mysql recipe keys (plus TLS keys that DataHub users put under options.connect_args)."""
+
+    host_port: str = Field(default="localhost:3306", description="host:port of the server.")
+    username: str | None = None
+    password: SecretStr | None = None
+    database: str | None = Field(default=None, description="Read only this database (default: every database).")
+    scheme: str = Field(default="mysql+pymysql", description="SQLAlchemy driver name.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for SQLAlchemy's create_engine.")
+    ssl_ca: str | None = Field(default=None, description="CA certificate file; setting any ssl_* key turns TLS on.")
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    ssl_verify_cert: bool | None = Field(default=None, description="Verify the server's certificate against ssl_ca.")
+    ssl_verify_identity: bool | None = Field(default=None, description="Check the server's host name against its certificate.")
+    database_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern)
+    table_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.table'.")
+    view_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.view'.")
+    include_tables: bool = True
+    include_views: bool = True
+    include_view_lineage: bool = True
+    include_view_column_lineage: bool = True
+    include_system_databases: bool = Field(default=False, description="Also read mysql, information_schema, performance_schema and sys.")
+    env: str = "PROD"
+    platform_instance: str | None = None
+
+    @field_validator("host_port")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":") if ":" in value else (value, "", "3306")
+        if not host or not port.isdigit():
+            raise ValueError(f"'host:port' such as 'localhost:3306' (found {value!r})")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.host_port.rpartition(":")[0] if ":" in self.host_port else self.host_port
+
+    @property
+    def port(self) -> int:
+        return int(self.host_port.rpartition(":")[2]) if ":" in self.host_port else 3306
+
+
+# --- native types, as DataHub's SQLAlchemy reflection spells and classifies them ---------------
+
+_DIALECT = sa_mysql.dialect()
+_PARSER = MySQLTableDefinitionParser(_DIALECT, _DIALECT.identifier_preparer)
+
+# DataHub's `_field_type_mapping`, in its order (the first isinstance match wins).
+_FIELD_TYPES: list[tuple[type, str]] = [
+    (sa_types.Integer, "NumberType"),
+    (sa_types.Numeric, "NumberType"),
+    (sa_types.Boolean, "BooleanType"),
+    (sa_types.Enum, "EnumType"),
+    (sa_types._Binary, "BytesType"),
+    (sa_types.LargeBinary, "BytesType"),
+    (sa_types.PickleType, "BytesType"),
+    (sa_types.ARRAY, "ArrayType"),
+    (sa_types.String, "StringType"),
+    (sa_types.Date, "DateType"),
+    (sa_types.Time, "TimeType"),
+    (sa_types.DateTime, "TimeType"),
+    (sa_types.TIMESTAMP, "TimeType"),
+    (sa_types.JSON, "RecordType"),
+]
+
+
+@lru_cache(maxsize=4096)
+def native_type(column_type: str, charset: str | None = None, collation: str | None = None) -> tuple[str, str]:
+    """(nativeDataType, DataHub field type) for an information_schema COLUMN_TYPE.
+
+    `charset`/`collation` are given when `SHOW CREATE TABLE` would print them (the column's
+    collation differs from the table's), which is when SQLAlchemy's reflection sees them.
+    """
+    clause = f" CHARACTER SET {charset} COLLATE {collation}" if charset and collation else ""
+    state = ReflectedState()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _PARSER._parse_column(f"  `c` {column_type}{clause},", state)
+    if not state.columns:
+        return column_type.upper(), "NullType"
+    type_ = state.columns[0]["type"]
+    if isinstance(type_, sa_types.NullType):
+        return "NULL", "NullType"
+    try:
+        spelled = str(type_.compile(dialect=_DIALECT))
+    except Exception:  # a type SQLAlchemy reflects but cannot print: DataHub falls back to repr-like text
+        spelled = column_type.upper()
+    for sa_class, field_type in _FIELD_TYPES:
+        if isinstance(type_, sa_class):
+            return spelled, field_type
+    return spelled, "NullType"
+
+
+# --- view definitions as SHOW CREATE VIEW prints them --------------------------------------------
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`(?:[^`]|``)*`\.?")
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def strip_database(body: str, database: str) -> str:
+    """Drop the `db`. qualifier of the view's own database outside string literals (SHOW CREATE VIEW does)."""
+    prefix = quote_identifier(database) + "."
+    return _QUOTED.sub(lambda m: "" if m.group(0) == prefix else m.group(0), body)
+
+
+def view_statement(name: str, database: str, body: str, definer: str, security: str, check_option: str, algorithm: str) -> str:
+    user, _, host = (definer or "").rpartition("@")
+    definer_sql = f"{quote_identifier(user)}@{quote_identifier(host)}" if user else quote_identifier(definer or "")
+    statement = (
+        f"CREATE ALGORITHM={algorithm or 'UNDEFINED'} DEFINER={definer_sql} SQL SECURITY {security or 'DEFINER'} "
+        f"VIEW {quote_identifier(name)} AS {strip_database(body, database)}"
+    )
+    if check_option and check_option != "NONE":
+        statement += f" WITH {check_option} CHECK OPTION"
+    return statement
+
+
+# --- the catalog queries ---------------------------------------------------------------------------
+
+def _in_list(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+def _tables_sql(n: int) -> str:
+    return (
+        "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION FROM information_schema.TABLES "
+        f"WHERE TABLE_SCHEMA IN ({_in_list(n)}) ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
+    )
+
+
+def _columns_sql(n: int) -> str:
+    return (
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME, "
+        f"COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
+        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, ORDINAL_POSITION"
+    )
+
+
+def _primary_keys_sql(n: int) -> str:
+    return (
+        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+        f"WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({_in_list(n)}) "
+        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, SEQ_IN_INDEX"
+    )
+
+
+def _views_sql(n: int, mariadb: bool) -> str:
+    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
+    return (
+        f"SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
+        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
+        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
+    )
+
+
+def _fk_schemas_sql(n: int) -> str:
+    return (
+        "SELECT DISTINCT CONSTRAINT_SCHEMA FROM information_schema.REFERENTIAL_CONSTRAINTS "
+        f"WHERE CONSTRAINT_SCHEMA IN ({_in_list(n)})"
+    )
+
+
+def _foreign_keys_sql(n: int) -> str:
+    return (
+        "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "
+        "REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+        f"WHERE REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA IN ({_in_list(n)}) "
+        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION"
+    )
+
+
+_END = object()
+_CHUNK = 2000
+
+
+class _Stream:
+    """One catalog query on its own connection, fetched in chunks by a background thread.
+
+    The server works on every stream at once; a bounded queue keeps at most a few chunks in memory.
+    `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
+    """
+
+    def __init__(self, source: "MySQLSource", query):
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._rows: list = []
+        self._index = 0
+        self._done = False
+        self._source = source
+        self._query = query
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._source.engine.connect() as connection:
+                raw = connection.connection.dbapi_connection
+                query = self._query(self._source, raw) if callable(self._query) else self._query
+                if query is not None:
+                    sql, params = query
+                    cursor = raw.cursor(pymysql.cursors.SSCursor)
+                    self._source.sent(1)
+                    cursor.execute(sql, tuple(params))
+                    try:
+                        while not self._stop.is_set():
+                            chunk = cursor.fetchmany(_CHUNK)
+                            if not chunk:
+                                break
+                            self._queue.put(chunk)
+                    finally:
+                        cursor.close()
+            self._queue.put(_END)
+        except BaseException as exc:  # handed to the consumer, which raises it in the main thread
+            self._queue.put(exc)
+
+    def _next_chunk(self) -> bool:
+        item = self._queue.get()
+        if item is _END:
+            self._done = True
+            return False
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        self._rows, self._index = item, 0
+        return True
+
+    def peek(self):
+        while self._index >= len(self._rows):
+            if self._done or not self._next_chunk():
+                return None
+        return self._rows[self._index]
+
+    def take(self, key: tuple[str, str]) -> list:
+        """The rows for table `key`, skipping rows of tables that sort before it (gone meanwhile)."""
+        found = []
+        while True:
+            row = self.peek()
+            if row is None:
+                return found
+            row_key = (row[0], row[1])
+            if row_key > key:
+                return found
+            self._index += 1
+            if row_key == key:
+                found.append(row)
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+
+
+def _connection_message(exc: Exception, host_port: str) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    text = str(args[1]) if len(args) >= 2 else str(orig)
+    text = text.strip().splitlines()[0] if text.strip() else type(orig).__name__
+    return f"cannot connect to MySQL at {host_port}: {text}"
+
+
+class MySQLSource(Source):
+    config_model = MySQLConfig
+    platform = "mysql"
+    config: MySQLConfig
+
+    def __init__(self, config: MySQLConfig, report):
+        super().__init__(config, report)
+        self._engine: Engine | None = None
+        self.statements = 0
+        """Catalog statements this source sent: the figure that must not grow with the table count."""
+        self._statements_lock = threading.Lock()
+        self.is_mariadb = True
+
+    # --- connection ---
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            cfg = self.config
+            url = URL.create(
+                cfg.scheme,
+                username=cfg.username,
+                password=cfg.password.get_secret_value() if cfg.password else None,
+                host=cfg.host,
+                port=cfg.port,
+                database=cfg.database,
+            )
+            options = dict(cfg.options)
+            connect_args = dict(options.pop("connect_args", {}) or {})
+            connect_args.setdefault("connect_timeout", 10)
+            ssl = {k: v for k, v in (("ca", cfg.ssl_ca), ("cert", cfg.ssl_cert), ("key", cfg.ssl_key)) if v}
+            if cfg.ssl_verify_cert is not None:
+                ssl["check_hostname"] = bool(cfg.ssl_verify_identity)
+                connect_args["ssl_verify_cert"] = cfg.ssl_verify_cert
+            if cfg.ssl_verify_identity is not None:
+                connect_args["ssl_verify_identity"] = cfg.ssl_verify_identity
+            if ssl:
+                connect_args["ssl"] = ssl
+            options.setdefault("pool_reset_on_return", None)
+            self._engine = create_engine(url, connect_args=connect_args, **options)
+
+            @event.listens_for(self._engine, "before_cursor_execute")
+            def _count(*_args, **_kwargs):
+                self.sent(1)
+
+        return self._engine
+
+    def sent(self, count: int) -> None:
+        with self._statements_lock:
+            self.statements += count
+
+    def _query(self, sql: str, params: tuple = ()) -> list:
+        try:
+            with self.engine.connect() as connection:
+                self.is_mariadb = bool(getattr(connection.dialect, "is_mariadb", True))
+                return list(connection.exec_driver_sql(sql, params).fetchall())
+        except sa_exc.OperationalError as exc:
+            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
+        except sa_exc.DBAPIError as exc:
+            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- scope ---
+
+    def _database_wanted(self, name: str) -> bool:
+        cfg = self.config
+        if cfg.database is not None:
+            return name == cfg.database
+        if name.lower() in SYSTEM_DATABASES and not cfg.include_system_databases:
+            return False
+        return cfg.database_pattern.allowed(name)
+
+    def databases(self) -> list[str]:
+        """The databases in scope after filters (one query), in byte order like the catalog streams."""
+        rows = self._query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        return sorted((r[0] for r in rows if self._database_wanted(r[0])), key=lambda s: s.encode("utf-8"))
+
+    def _location(self) -> Location:
+        return Location(platform=self.platform, env=self.config.env, instance=self.config.platform_instance)
+
+    def _wanted(self, database: str, name: str, is_view: bool) -> bool:
+        qualified = f"{database}.{name}"
+        if is_view:
+            return self.config.include_views and self.config.view_pattern.allowed(qualified)
+        return self.config.include_tables and self.config.table_pattern.allowed(qualified)
+
+    # --- extraction ---
+
+    def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
+        databases = self.databases()
+        if self.only_database is not None:
+            databases = [d for d in databases if d == self.only_database]
+        if not databases:
+            return
+        location = self._location()
+        n = len(databases)
+        params = list(databases)
+        streams = {
+            "columns": _Stream(self, (_columns_sql(n), params)),
+            "tables": _Stream(self, (_tables_sql(n), params)),
+            "keys": _Stream(self, (_primary_keys_sql(n), params)),
+            "foreign_keys": _Stream(self, lambda source, connection: self._foreign_keys_query(source, connection, databases)),
+        }
+        if self.config.include_views:
+            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params))
+        try:
+            yield from self._merge(databases, location, streams)
+        except sa_exc.OperationalError as exc:
+            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
+        except sa_exc.DBAPIError as exc:
+            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+        finally:
+            for stream in streams.values():
+                stream.close()
+
+    @staticmethod
+    def _foreign_keys_query(source: "MySQLSource", connection, databases: list[str]):
+        """KEY_COLUMN_USAGE opens every table: ask it only about databases that have foreign keys at all."""
+        with connection.cursor() as cursor:
+            source.sent(1)
+            cursor.execute(_fk_schemas_sql(len(databases)), tuple(databases))
+            having = [r[0] for r in cursor.fetchall()]
+        return (_foreign_keys_sql(len(having)), having) if having else None
+
+    def _merge(self, databases: list[str], location: Location, streams: dict[str, _Stream]):
+        tables = streams["tables"]
+        for database in databases:
+            yield ContainerRecord(location=location, database=database)
+            failures = self.report.failure_count
+            while True:
+                row = tables.peek()
+                if row is None or row[0].encode("utf-8") > database.encode("utf-8"):
+                    break
+                tables.take((row[0], row[1]))
+                if row[0] != database:
+                    continue
+                record = self._dataset(location, row, streams)
+                if record is not None:
+                    yield record
+            if self.report.failure_count == failures:
+                yield ScopeRecord(location=location, database=database)
+
+    def _dataset(self, location: Location, table_row, streams: dict[str, _Stream]) -> DatasetRecord | None:
+        database, name, table_type, comment, table_collation = table_row
+        key = (database, name)
+        is_view = table_type == "VIEW" or table_type == "SYSTEM VIEW"
+        column_rows = streams["columns"].take(key)
+        key_rows = streams["keys"].take(key)
+        fk_rows = streams["foreign_keys"].take(key)
+        view_rows = streams["views"].take(key) if "views" in streams else []
+        if not self._wanted(database, name, is_view):
+            self.report.count("filtered views" if is_view else "filtered tables")
+            return None
+        if not column_rows:
+            self.report.warn(f"{database}.{name}: no columns readable (dropped meanwhile, or an invalid view)")
+        primary = {r[2] for r in key_rows}
+        columns = []
+        for _db, _tbl, col_name, column_type, is_nullable, charset, collation, col_comment in column_rows:
+            if is_view:
+                spelled, field_type = native_type(column_type)
+                columns.append(Column(name=col_name, native_type=spelled, field_type=field_type, nullable=True))
+                continue
+            shown = collation is not None and collation != table_collation
+            spelled, field_type = native_type(column_type, charset if shown else None, collation if shown else None)
+            columns.append(Column(
+                name=col_name,
+                native_type=spelled,
+                field_type=field_type,
+                nullable=is_nullable == "YES",
+                description=col_comment or None,
+                is_part_of_key=col_name in primary,
+            ))
+        record = DatasetRecord(
+            location=location,
+            table=TableRef(database=database, name=name),
+            subtype="View" if is_view else "Table",
+            description=None if is_view else (comment or None),
+            columns=columns,
+            foreign_keys=self._foreign_keys(fk_rows),
+        )
+        if is_view and view_rows:
+            self._add_view(record, view_rows[0])
+        self.report.count("views" if is_view else "tables")
+        return record
+
+    @staticmethod
+    def _foreign_keys(rows) -> list[ForeignKey]:
+        keys: dict[str, ForeignKey] = {}
+        for _db, _tbl, constraint, column, ref_db, ref_table, ref_column in rows:
+            fk = keys.get(constraint)
+            if fk is None:
+                fk = keys[constraint] = ForeignKey(
+                    name=constraint, columns=[], referenced=TableRef(database=ref_db, name=ref_table), referenced_columns=[]
+                )
+            fk.columns.append(column)
+            fk.referenced_columns.append(ref_column)
+        return list(keys.values())
+
+    def _add_view(self, record: DatasetRecord, view_row) -> None:
+        database, name, body, definer, security, check_option, algorithm = view_row
+        statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
+        record.view_definition = statement
+        if not self.config.include_view_lineage:
+            return
+        try:
+            lineage = view_lineage(statement, "mysql", database, None, lambda _table: None)
+        except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({first})")
+            return
+        record.upstreams = lineage.upstreams
+        if self.config.include_view_column_lineage:
+            record.column_lineage = lineage.columns
+
+    # --- change sensor ---
+
+    def fingerprint(self) -> str:
+        """One query over TABLES and COLUMNS in scope: changes when a table, view or column is added, dropped or altered."""
+        databases = self.databases()
+        if not databases:
+            return hashlib.sha256(b"empty").hexdigest()
+        in_list = _in_list(len(databases))
+        sql = (
+            "SELECT (SELECT CONCAT_WS(':', COUNT(*), SUM(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION, "
+            "COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLLATION_NAME, ''), COLUMN_COMMENT)) % 1000000007), "
+            "BIT_XOR(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY)))) "
+            f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({in_list})), "
+            "(SELECT CONCAT_WS(':', COUNT(*), BIT_XOR(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, "
+            "TABLE_COMMENT, COALESCE(TABLE_COLLATION, ''))))) "
+            f"FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({in_list})), "
+            "(SELECT CONCAT_WS(':', COUNT(*), BIT_XOR(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, "
+            "DEFINER, SECURITY_TYPE)))) "
+            f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({in_list}))"
+        )
+        rows = self._query(sql, tuple(databases) * 3)
+        payload = repr((databases, [tuple(str(v) for v in r) for r in rows]))
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
