@@ -218,3 +218,46 @@ def test_a_failed_run_does_not_advance_state(tmp_path, shop_db, write_recipe):
     report = json.loads((tmp_path / "artifacts" / "shop_partial" / "sink.report.json").read_text())
     assert report["failure_count"] > 0 and "HTTP 413" in report["failures"][0]
     assert StateStore().summary("shop_partial")["last_run_id"] is None
+
+
+MARIADB_SCHEMA = [
+    "CREATE TABLE customers (id INT PRIMARY KEY, email VARCHAR(255) NOT NULL COMMENT 'login', "
+    "kind ENUM('person','company'), created DATETIME) COMMENT 'people who buy'",
+    "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, total DECIMAL(10,2), notes JSON, "
+    "FOREIGN KEY (customer_id) REFERENCES customers (id))",
+    "CREATE VIEW big_orders AS SELECT o.id, o.total, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+    "WHERE o.total > 100",
+]
+
+
+def test_mariadb_over_rest_equals_the_file_sink(tmp_path, write_recipe):
+    import os
+
+    import pymysql
+
+    database = f"rest_{os.getpid()}_shop"
+    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    try:
+        cursor = admin.cursor()
+        cursor.execute(f"CREATE DATABASE `{database}`")
+        cursor.execute(f"USE `{database}`")
+        for statement in MARIADB_SCHEMA:
+            cursor.execute(statement)
+        source = (f"  type: mysql\n  config:\n    host_port: 127.0.0.1:3306\n    username: root\n"
+                  f"    database_pattern: {{allow: ['^{database}$']}}")
+        with metadata_service(tmp_path) as svc:
+            report = run_pipeline(write_recipe(rest_recipe(source, svc.url, "maria_rest"), "rest.yml"), tmp_path / "artifacts")
+            out = tmp_path / "mcps.json"
+            file_recipe = f"pipeline_name: maria_file\nsource:\n{source}\nsink:\n  type: file\n  config:\n    filename: {out}\n"
+            run_pipeline(write_recipe(file_recipe, "file.yml"), tmp_path / "artifacts")
+            store = svc.store()
+            held = store_latest(store)
+            store.close()
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
+        admin.close()
+    expected = file_sink_latest(out)
+    view = f"urn:li:dataset:(urn:li:dataPlatform:mysql,{database}.big_orders,PROD)"
+    assert (view, "upstreamLineage") in expected and (view, "viewProperties") in expected
+    assert held == expected
+    assert report.counts["acknowledged"] == len(expected)
