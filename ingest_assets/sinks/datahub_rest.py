@@ -97,8 +97,10 @@ class RestSink(Sink):
             self.report.count("requests", stats.requests)
             self.report.count("retries", stats.retries)
             self.report.count("bytes sent", stats.bytes_sent)
-            self.report.count("batches split (413)", stats.splits)
-            self.report.count("failed", stats.failed)
+            if stats.splits:
+                self.report.count("batches split (413)", stats.splits)
+            if stats.failed:
+                self.report.count("failed", stats.failed)
         if emitter.fatal:
             raise SinkFailure(f"{emitter.fatal}; the run stopped after {sent:,} MCPs read, {stats.acknowledged:,} acknowledged")
 
