@@ -172,6 +172,9 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
             yield mcp
 
 
+_SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "pg_catalog"})
+
+
 def still_wanted_by(config) -> Callable[[EntityState], bool]:
     """Whether the source's current filters still include an entity seen before (else it is out of scope)."""
     def wanted(entity: EntityState) -> bool:
@@ -179,8 +182,10 @@ def still_wanted_by(config) -> Callable[[EntityState], bool]:
         scope = info.scope
         if scope is None:
             return False
-        single = getattr(config, "database_name", None)
+        single = getattr(config, "database_name", None) or getattr(config, "database", None)
         if isinstance(single, str) and single != scope.database:
+            return False
+        if getattr(config, "include_system_databases", True) is False and scope.database.lower() in _SYSTEM_DATABASES:
             return False
         for attr, value in (("database_pattern", scope.database), ("schema_pattern", scope.schema)):
             pattern = getattr(config, attr, None)

@@ -227,3 +227,95 @@ def test_two_runs_of_one_pipeline_never_overlap(catalog, write_recipe, lite_url,
     assert "pipeline fin is being run by other-host:4242" in err and "Traceback" not in err
     store.release("fin", holder="other-host:4242")
     assert ingest(recipe) == 0
+
+
+# --- MariaDB source (the real server on 127.0.0.1:3306) ---
+
+MARIADB_FULL_RUN = 3 * 5 + 9 * 6  # 3 database containers, 9 tables
+
+
+@pytest.fixture
+def mariadb_catalog():
+    """Three databases of three tables each, under a unique prefix; dropped afterwards."""
+    import secrets
+
+    import pymysql
+
+    prefix = f"st_{secrets.token_hex(3)}_"
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    cur = conn.cursor()
+    try:
+        for db in ("a", "b", "c"):
+            cur.execute(f"CREATE DATABASE `{prefix}{db}`")
+            for t in range(3):
+                cur.execute(f"CREATE TABLE `{prefix}{db}`.t{t} (id INT PRIMARY KEY, label VARCHAR(40)) COMMENT 'table {t}'")
+        yield prefix, cur
+    finally:
+        for db in ("a", "b", "c"):
+            cur.execute(f"DROP DATABASE IF EXISTS `{prefix}{db}`")
+        conn.close()
+
+
+def mariadb_recipe(prefix: str, sink: str, threshold: float = 75, password: str = "") -> str:
+    return json.dumps({"pipeline_name": "fin", "source": {"type": "mysql", "config": {
+        "host_port": "127.0.0.1:3306", "username": "root", "password": password,
+        "database_pattern": {"allow": [f"^{prefix}"]},
+        "stateful_ingestion": {"enabled": True, "fail_safe_threshold": threshold}}}, "sink": json.loads(sink)})
+
+
+def mysql_urn(db: str, table: str) -> str:
+    return f"urn:li:dataset:(urn:li:dataPlatform:mysql,{db}.{table},PROD)"
+
+
+def test_mariadb_change_only_emission_and_one_soft_delete(mariadb_catalog, write_recipe, lite_url, artifacts):
+    prefix, cur = mariadb_catalog
+    recipe = write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))
+    assert ingest(recipe) == 0
+    assert len(sent(artifacts)) == MARIADB_FULL_RUN
+    assert ingest(recipe) == 0
+    assert sent(artifacts) == []
+
+    cur.execute(f"ALTER TABLE `{prefix}a`.t1 MODIFY label VARCHAR(80)")
+    assert ingest(recipe) == 0
+    changed = sent(artifacts)
+    assert keys(changed) == {(mysql_urn(f"{prefix}a", "t1"), "schemaMetadata")}
+    assert changed[0].aspect["fields"][1]["nativeDataType"] == "VARCHAR(80)"
+
+    cur.execute(f"DROP TABLE `{prefix}b`.t2")
+    assert ingest(recipe) == 0
+    assert [(m.entity_urn, m.aspect) for m in sent(artifacts)] == [(mysql_urn(f"{prefix}b", "t2"), {"removed": True})]
+    assert LiteStore(lite_url).get_aspect(mysql_urn(f"{prefix}b", "t2"), "status")["value"] == {"removed": True}
+
+
+def test_mariadb_dropped_database_is_removed_only_below_the_threshold(mariadb_catalog, write_recipe, tmp_path, artifacts, capsys):
+    prefix, cur = mariadb_catalog
+    out = tmp_path / "out.json"
+    file_sink = json.dumps({"type": "file", "config": {"filename": str(out)}})
+    assert ingest(write_recipe(mariadb_recipe(prefix, file_sink, threshold=30))) == 0
+    assert len(json.loads(out.read_text())) == MARIADB_FULL_RUN
+
+    cur.execute(f"DROP DATABASE `{prefix}c`")
+    capsys.readouterr()
+    assert ingest(write_recipe(mariadb_recipe(prefix, file_sink, threshold=30))) == 0
+    assert json.loads(out.read_text()) == []
+    assert "4 of 12 entities in scope (33%) are gone, above fail_safe_threshold 30%" in capsys.readouterr().out
+
+    assert ingest(write_recipe(mariadb_recipe(prefix, file_sink, threshold=75))) == 0
+    removed = json.loads(out.read_text())
+    assert len(removed) == 4 and all(m["aspectName"] == "status" and m["aspect"]["json"] == {"removed": True} for m in removed)
+    assert {m["entityUrn"] for m in removed} >= {mysql_urn(f"{prefix}c", f"t{t}") for t in range(3)}
+    assert sum(m["entityType"] == "container" for m in removed) == 1
+
+
+def test_mariadb_source_failure_removes_nothing(mariadb_catalog, write_recipe, lite_url, artifacts, capsys):
+    prefix, cur = mariadb_catalog
+    assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))) == 0
+    before = state_summary(capsys)
+    cur.execute(f"DROP TABLE `{prefix}a`.t0")
+    assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url), password="wrong-password"))) == 2
+    err = capsys.readouterr().err
+    assert "wrong-password" not in err and "Traceback" not in err
+    assert state_summary(capsys) == before
+    assert LiteStore(lite_url).get_aspect(mysql_urn(f"{prefix}a", "t0"), "status")["value"] == {"removed": False}
+    assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))) == 0
+    assert keys(sent(artifacts)) == {(mysql_urn(f"{prefix}a", "t0"), "status")}
