@@ -96,6 +96,17 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
         yield dg.MaterializeResult(metadata=metadata, check_results=results)
 
 
+SERIAL_TAG = "ingest_assets/serial"
+"""On every run of an unpartitioned pipeline; the run queue allows one run per value (deploy/*/dagster.yaml)."""
+
+
+def _job_tags(pipeline: str, partitions) -> dict[str, str]:
+    tags = {"ingest_assets/pipeline": pipeline}
+    if partitions is None:
+        tags[SERIAL_TAG] = pipeline
+    return tags
+
+
 def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineDefs:
     """Everything Dagster shows for one recipe.
 
@@ -157,7 +168,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         name=f"{pipeline}_job",
         selection=dg.AssetSelection.groups(pipeline),
         description=f"Ingest {loaded.recipe.source.type} into {loaded.sink_type} ({recipe_path.name}).",
-        tags={"ingest_assets/pipeline": pipeline},
+        tags=_job_tags(pipeline, partitions),
         partitions_def=partitions,
     )
     parts = PipelineDefs(pipeline, assets=[snapshot, mcps, sink], jobs=[job])
