@@ -9,7 +9,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from .core.recipe import LoadedRecipe
 from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
 from .core.report import StageReport
 from .core.secrets import redact
-from .core.state_diff import EntityInfo, EntityState, RemovalDecision, Scope, StateDiff
+from .core.state_diff import EntityInfo, EntityState, RemovalDecision, Scope, StateDiff, mcp_digest
 from .store.state import StateStore
 
 log = logging.getLogger("ingest_assets")
@@ -299,13 +299,26 @@ def run_mcps(
     return report
 
 
-def _read_pending(files: RunFiles) -> tuple[dict | None, dict[str, EntityState]]:
+def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[EntityState]]:
+    """The pending state's header and a stream of its entities (never all in memory)."""
     path = pending_state_path(files)
     if not path.exists():
-        return None, {}
+        return None, iter(())
     lines = read_lines(path)
     meta = json.loads(next(lines))
-    return meta, {e.urn: e for e in (EntityState.from_json(json.loads(line)) for line in lines)}
+    return meta, (EntityState.from_json(json.loads(line)) for line in lines)
+
+
+def _acknowledged_chunks(path: Path, size: int = 5000) -> Iterator[dict[str, dict[str, str]]]:
+    chunk: dict[str, dict[str, str]] = {}
+    for line in read_lines(path):
+        urn, aspect, digest = json.loads(line)
+        chunk.setdefault(urn, {})[aspect] = digest
+        if len(chunk) >= size:
+            yield chunk
+            chunk = {}
+    if chunk:
+        yield chunk
 
 
 def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = None, partition: str | None = None) -> StageReport:
@@ -327,11 +340,14 @@ def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = N
 def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport, store: StateStore) -> StageReport:
     sink = loaded.sink_class(loaded.sink_config, report)
     acked = Counter()
-    acknowledged: dict[str, dict[str, str]] = {}
+    acked_path = files.directory / "sink.acknowledged.jsonl"
+    files.directory.mkdir(parents=True, exist_ok=True)
+    acked_file = open(acked_path, "w", encoding="utf-8", buffering=1 << 16)
 
     def ack(mcp: MCP) -> None:
+        """Acknowledgements go to a file, not memory: a failed run records them afterwards."""
         acked["mcps"] += 1
-        acknowledged.setdefault(mcp.entity_urn, {})[mcp.aspect_name] = mcp.aspect_hash()
+        acked_file.write(json.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + "\n")
 
     total = 0
 
@@ -343,51 +359,62 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
 
     def keep_acknowledged() -> None:
         """A failed run: the aspects the sink holds are facts; the run itself (removals, last run) does not advance."""
+        acked_file.close()
         try:
-            _, pending = _read_pending(files)
-            report.count("state aspects recorded", store.record_acknowledged(loaded.pipeline_name, acknowledged, pending))
+            recorded = 0
+            for chunk in _acknowledged_chunks(acked_path):
+                _, pending = _read_pending(files)
+                known = {e.urn: e for e in pending if e.urn in chunk}
+                recorded += store.record_acknowledged(loaded.pipeline_name, chunk, known)
+            report.count("state aspects recorded", recorded)
         except SQLAlchemyError as exc:
             report.warn(_unexpected("state store could not record the acknowledged aspects", exc))
 
     log.info("sink: sending to %s", loaded.sink_type)
     try:
         try:
-            sink.check()
-            sink.write(stream(), ack)
-        finally:
-            sink.close()
-    except IngestError as exc:
-        report.fail(str(exc))
+            try:
+                sink.check()
+                sink.write(stream(), ack)
+            finally:
+                sink.close()
+        except IngestError as exc:
+            report.fail(str(exc))
+            report.count("acknowledged", acked["mcps"])
+            keep_acknowledged()
+            report.finish().save(files.report("sink"))
+            raise
+        except Exception as exc:
+            message = _unexpected(f"{loaded.sink_type} sink failed", exc)
+            report.fail(message)
+            report.count("acknowledged", acked["mcps"])
+            keep_acknowledged()
+            report.finish().save(files.report("sink"))
+            raise SinkFailure(message) from None
         report.count("acknowledged", acked["mcps"])
-        keep_acknowledged()
-        report.finish().save(files.report("sink"))
-        raise
-    except Exception as exc:
-        message = _unexpected(f"{loaded.sink_type} sink failed", exc)
-        report.fail(message)
-        report.count("acknowledged", acked["mcps"])
-        keep_acknowledged()
-        report.finish().save(files.report("sink"))
-        raise SinkFailure(message) from None
-    report.count("acknowledged", acked["mcps"])
-    report.count("sent", total)
-    if acked["mcps"] < total:
-        keep_acknowledged()
-        report.fail(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
-        report.finish().save(files.report("sink"))
-        raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
-    meta, pending = _read_pending(files)
-    try:
-        if meta is None:
-            report.count("state aspects recorded", store.record_acknowledged(loaded.pipeline_name, acknowledged, {}))
-        else:
-            written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending.values(), total, meta.get("removed", 0))
-            report.count("state entities written", written)
-    except SQLAlchemyError as exc:
-        message = _unexpected("state store could not commit the run (the next run re-sends it)", exc)
-        report.fail(message)
-        report.finish().save(files.report("sink"))
-        raise SinkFailure(message) from None
+        report.count("sent", total)
+        if acked["mcps"] < total:
+            keep_acknowledged()
+            report.fail(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
+            report.finish().save(files.report("sink"))
+            raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
+        acked_file.close()
+        meta, pending = _read_pending(files)
+        try:
+            if meta is None:
+                report.count("state aspects recorded", sum(
+                    store.record_acknowledged(loaded.pipeline_name, chunk, {}) for chunk in _acknowledged_chunks(acked_path)))
+            else:
+                written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total, meta.get("removed", 0))
+                report.count("state entities written", written)
+        except SQLAlchemyError as exc:
+            message = _unexpected("state store could not commit the run (the next run re-sends it)", exc)
+            report.fail(message)
+            report.finish().save(files.report("sink"))
+            raise SinkFailure(message) from None
+    finally:
+        acked_file.close()
+        acked_path.unlink(missing_ok=True)
     report.finish().save(files.report("sink"))
     log.info("sink: %d MCPs acknowledged in %.2f s", acked["mcps"], report.duration)
     return report

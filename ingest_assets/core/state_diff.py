@@ -8,6 +8,7 @@ them, never after source failures, and never more than the fail-safe share witho
 """
 
 import hashlib
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +21,20 @@ from .mcp import MCP, canonical_json
 REMOVED_STATUS = {"removed": True}
 
 
-def aspect_hash(aspect: dict) -> str:
-    """The same hash as `MCP.aspect_hash`, for an aspect without its envelope."""
-    return hashlib.sha256(canonical_json(aspect).encode("utf-8")).hexdigest()
+HASH_CHARS = 32
+"""State keeps the first 128 bits of the aspect's sha256: collisions are out of reach, memory per aspect halves."""
 
 
-REMOVED_STATUS_HASH = aspect_hash(REMOVED_STATUS)
+def aspect_digest(aspect: dict) -> str:
+    """What the state stores for an aspect: the start of `MCP.aspect_hash`."""
+    return hashlib.sha256(canonical_json(aspect).encode("utf-8")).hexdigest()[:HASH_CHARS]
+
+
+def mcp_digest(mcp: MCP) -> str:
+    return mcp.aspect_hash()[:HASH_CHARS]
+
+
+REMOVED_STATUS_HASH = aspect_digest(REMOVED_STATUS)
 
 
 class StatefulIngestionConfig(BaseModel):
@@ -133,13 +142,13 @@ class StateDiff:
 
     def offer(self, mcp: MCP, info: EntityInfo | None = None) -> bool:
         """Record the MCP's hash; True when it must be sent."""
-        digest = mcp.aspect_hash()
+        digest = mcp_digest(mcp)
         entity = self.current.get(mcp.entity_urn)
         if entity is None:
             entity = self.current[mcp.entity_urn] = EntityState(mcp.entity_urn, mcp.entity_type, info or EntityInfo())
         elif info is not None and entity.info.scope is None:
             entity.info = info
-        entity.aspects[mcp.aspect_name] = digest
+        entity.aspects[sys.intern(mcp.aspect_name)] = digest
         before = self.previous.get(mcp.entity_urn)
         if before is None or before.is_removed:
             self.counts["aspects new"] += 1

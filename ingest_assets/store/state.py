@@ -9,6 +9,7 @@ overlapping (Dagster's pool does that for Dagster runs; the lease also covers CL
 import json
 import os
 import socket
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -135,9 +136,18 @@ def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
     }
 
 
-def _entity_of(row) -> EntityState:
-    scope = Scope(row.platform, row.env, row.instance, row.database_name, row.schema_name) if row.database_name is not None else None
-    return EntityState(row.urn, row.entity_type, EntityInfo(scope, row.name, row.kind), json.loads(row.aspects), bool(row.removed))
+def _interned(pairs) -> dict:
+    return {sys.intern(k): v for k, v in pairs}
+
+
+def _entity_of(row, scopes: dict | None = None) -> EntityState:
+    """One row as an EntityState; `scopes` shares equal Scope objects and aspect names across rows (memory)."""
+    scope = None
+    if row.database_name is not None:
+        key = (row.platform, row.env, row.instance, row.database_name, row.schema_name)
+        scope = scopes.setdefault(key, Scope(*key)) if scopes is not None else Scope(*key)
+    aspects = json.loads(row.aspects, object_pairs_hook=_interned)
+    return EntityState(row.urn, sys.intern(row.entity_type), EntityInfo(scope, row.name, row.kind), aspects, bool(row.removed))
 
 
 class StateStore:
@@ -157,9 +167,12 @@ class StateStore:
         t = entity_table
         with self.engine.connect() as conn:
             rows = conn.execution_options(yield_per=2000).execute(select(t).where(t.c.pipeline == pipeline))
-            return {row.urn: _entity_of(row) for row in rows}
+            scopes: dict = {}
+            return {row.urn: _entity_of(row, scopes) for row in rows}
 
     def _replace(self, conn, pipeline: str, entities: list[EntityState], now: float) -> None:
+        if not entities:
+            return
         t = entity_table
         for start in range(0, len(entities), CHUNK):
             chunk = entities[start:start + CHUNK]
@@ -169,14 +182,21 @@ class StateStore:
     def commit_run(self, pipeline: str, run_id: str, entities: Iterable[EntityState], aspects_sent: int, removed: int) -> int:
         """A run the sink acknowledged in full: its entities' new state and the run, in one transaction."""
         now = time.time()
-        changed = list(entities)
         p = pipeline_table
+        written = 0
         with self.engine.begin() as conn:
-            self._replace(conn, pipeline, changed, now)
+            chunk: list[EntityState] = []
+            for entity in entities:
+                chunk.append(entity)
+                if len(chunk) >= CHUNK:
+                    self._replace(conn, pipeline, chunk, now)
+                    written, chunk = written + len(chunk), []
+            self._replace(conn, pipeline, chunk, now)
+            written += len(chunk)
             values = {"last_run_id": run_id, "last_success_at": now, "aspects_sent": aspects_sent, "entities_removed": removed}
             if conn.execute(update(p).where(p.c.pipeline == pipeline).values(**values)).rowcount == 0:
                 conn.execute(insert(p).values(pipeline=pipeline, **values))
-        return len(changed)
+        return written
 
     def record_acknowledged(self, pipeline: str, acknowledged: dict[str, dict[str, str]], known: dict[str, EntityState]) -> int:
         """A failed run: keep only what the sink did acknowledge, aspect by aspect; nothing else advances.
