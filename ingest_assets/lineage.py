@@ -15,6 +15,8 @@ from .core.records import ColumnLineage, ColumnRef, TableRef
 class ViewLineage:
     upstreams: list[TableRef] = field(default_factory=list)
     columns: list[ColumnLineage] = field(default_factory=list)
+    statement: str | None = None
+    """The parsed statement pretty-printed, as DataHub stores it on the view's query entity (when asked for)."""
 
 
 def _table_ref(table: exp.Table, default_db: str, default_schema: str | None, two_tier: bool) -> TableRef:
@@ -30,17 +32,70 @@ def view_lineage(
     default_schema: str | None,
     columns_of: Callable[[TableRef], list[str] | None],
     two_tier: bool = True,
+    pretty_statement: bool = False,
 ) -> ViewLineage:
     """Parse a view's SELECT and trace every output column to the base-table columns it reads.
 
     `columns_of` returns a table's column names (to expand `*`), or None for an unknown table.
     Raises sqlglot's errors when the SQL cannot be parsed; callers turn that into a warning.
+    A plain SELECT over tables whose columns are all qualified (what MySQL stores for a view)
+    is traced straight from the parse tree; anything else goes through sqlglot's qualify and scopes.
     """
-    tree = sqlglot.parse_one(sql, dialect=dialect)
-    if isinstance(tree, exp.Create):
-        tree = tree.expression
+    statement = sqlglot.parse_one(sql, dialect=dialect)
+    pretty = statement.sql(dialect=dialect, pretty=True) if pretty_statement else None
+    tree = statement.expression if isinstance(statement, exp.Create) else statement
     if not isinstance(tree, exp.Query):
         raise ValueError("the view's body is not a query")
+    result = _simple_select_lineage(tree, dialect, default_db, default_schema, two_tier)
+    if result is None:
+        result = _scoped_lineage(tree, dialect, default_db, default_schema, columns_of, two_tier)
+    result.statement = pretty
+    return result
+
+
+def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, default_schema: str | None, two_tier: bool) -> ViewLineage | None:
+    """Lineage of a single SELECT over plain tables with qualified columns, or None when it is not one."""
+    if not isinstance(tree, exp.Select) or tree.find(exp.With):
+        return None
+    if any(node is not tree for node in tree.find_all(exp.Select, exp.SetOperation)) or tree.find(exp.Star):
+        return None
+    by_alias: dict[str, TableRef] = {}
+    upstreams: dict[tuple, TableRef] = {}
+    for table in tree.find_all(exp.Table):
+        if not table.name or table.alias_or_name in by_alias:
+            return None
+        ref = _table_ref(table, default_db, default_schema, two_tier)
+        by_alias[table.alias_or_name] = ref
+        upstreams[(ref.database, ref.schema_name, ref.name)] = ref
+    only = next(iter(by_alias.values())) if len(by_alias) == 1 else None
+    result = ViewLineage(upstreams=list(upstreams.values()))
+    for projection in tree.selects:
+        refs: dict[tuple, ColumnRef] = {}
+        for column in projection.find_all(exp.Column):
+            if column.args.get("catalog") or column.args.get("db"):
+                return None
+            table = by_alias.get(column.table) if column.table else only
+            if table is None:
+                return None
+            refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
+        if not refs:
+            continue
+        unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
+        kind = "COPY" if isinstance(unaliased, exp.Column) else "SQL"
+        result.columns.append(ColumnLineage(
+            downstream=projection.alias_or_name, upstreams=list(refs.values()), transform=f"{kind}: {projection.sql(dialect=dialect)}"
+        ))
+    return result
+
+
+def _scoped_lineage(
+    tree: exp.Query,
+    dialect: str,
+    default_db: str,
+    default_schema: str | None,
+    columns_of: Callable[[TableRef], list[str] | None],
+    two_tier: bool,
+) -> ViewLineage:
     mapping: dict = {}
     for table in tree.find_all(exp.Table):
         ref = _table_ref(table, default_db, default_schema, two_tier)

@@ -221,7 +221,7 @@ def _view_lineage_mcps(record: DatasetRecord, urn: str) -> Iterator[MCP]:
     subjects += [schema_field_urn(urn, col.downstream) for col in record.column_lineage]
     yield _mcp("query", query, "queryProperties", {
         "customProperties": {},
-        "statement": {"value": record.view_definition or "", "language": "SQL"},
+        "statement": {"value": record.view_query or record.view_definition or "", "language": "SQL"},
         "source": "SYSTEM",
         "created": {"time": 0, "actor": INGESTION_ACTOR},
         "lastModified": {"time": 0, "actor": INGESTION_ACTOR},

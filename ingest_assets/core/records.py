@@ -68,6 +68,8 @@ class DatasetRecord(_Record):
     columns: list[Column] = Field(default_factory=list)
     foreign_keys: list[ForeignKey] = Field(default_factory=list)
     view_definition: str | None = None
+    view_query: str | None = None
+    """The view's statement as the query entity stores it (DataHub formats it); view_definition when unset."""
     materialized: bool = False
     custom_properties: dict[str, str] = Field(default_factory=dict)
     upstreams: list[TableRef] = Field(default_factory=list)

@@ -102,6 +102,10 @@ _FIELD_TYPES: list[tuple[type, str]] = [
 ]
 
 
+# Types DataHub's mysql source adds to SQLAlchemy's reflection (spelt in capitals, no field type).
+_DATAHUB_REGISTERED = frozenset({"geometry", "point", "linestring", "polygon", "decimal128"})
+
+
 @lru_cache(maxsize=4096)
 def native_type(column_type: str, charset: str | None = None, collation: str | None = None) -> tuple[str, str]:
     """(nativeDataType, DataHub field type) for an information_schema COLUMN_TYPE.
@@ -109,6 +113,9 @@ def native_type(column_type: str, charset: str | None = None, collation: str | N
     `charset`/`collation` are given when `SHOW CREATE TABLE` would print them (the column's
     collation differs from the table's), which is when SQLAlchemy's reflection sees them.
     """
+    base = column_type.split("(", 1)[0].split(" ", 1)[0].lower()
+    if base in _DATAHUB_REGISTERED:
+        return base.upper(), "NullType"
     clause = f" CHARACTER SET {charset} COLLATE {collation}" if charset and collation else ""
     state = ReflectedState()
     import warnings
@@ -513,12 +520,13 @@ class MySQLSource(Source):
         if not self.config.include_view_lineage:
             return
         try:
-            lineage = view_lineage(statement, "mysql", database, None, lambda _table: None)
+            lineage = view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True)
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({first})")
             return
         record.upstreams = lineage.upstreams
+        record.view_query = lineage.statement
         if self.config.include_view_column_lineage:
             record.column_lineage = lineage.columns
 
@@ -532,7 +540,7 @@ class MySQLSource(Source):
         in_list = _in_list(len(databases))
         sql = (
             "SELECT (SELECT CONCAT_WS(':', COUNT(*), SUM(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION, "
-            "COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLLATION_NAME, ''), COLUMN_COMMENT)) % 1000000007), "
+            "COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COALESCE(COLLATION_NAME, ''), COLUMN_COMMENT))), "
             "BIT_XOR(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY)))) "
             f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({in_list})), "
             "(SELECT CONCAT_WS(':', COUNT(*), BIT_XOR(CRC32(CONCAT_WS(0x1f, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, "
