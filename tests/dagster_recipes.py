@@ -21,3 +21,21 @@ sink:
   config:
     url: sqlite:///{store}
 {extra}"""
+
+
+def mysql_recipe(database_prefix: str, store: Path, pipeline: str = "shop_mysql", extra: str = "",
+                 host_port: str = "127.0.0.1:3306", password: str = "") -> str:
+    """A MariaDB recipe reading only the databases whose names start with `database_prefix`."""
+    secret = f"\n    password: {password}" if password else ""
+    return f"""pipeline_name: {pipeline}
+source:
+  type: mysql
+  config:
+    host_port: {host_port}
+    username: root{secret}
+    database_pattern: {{allow: ['^{database_prefix}']}}
+sink:
+  type: datahub-lite
+  config:
+    url: sqlite:///{store}
+{extra}"""
