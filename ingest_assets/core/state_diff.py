@@ -68,11 +68,9 @@ class Scope:
     database: str
     schema: str | None = None
 
-    def covers(self, other: "Scope") -> bool:
-        """A database scope covers its schemas; a schema scope covers only itself."""
-        same_database = (self.platform, self.env, self.instance, self.database) == (
-            other.platform, other.env, other.instance, other.database)
-        return same_database and (self.schema is None or self.schema == other.schema)
+    def database_scope(self) -> "Scope":
+        """The database this scope is in (itself for a database scope): it covers every schema."""
+        return self if self.schema is None else Scope(self.platform, self.env, self.instance, self.database)
 
     def same_location(self, other: "Scope") -> bool:
         return (self.platform, self.env, self.instance) == (other.platform, other.env, other.instance)
@@ -189,6 +187,7 @@ class StateDiff:
         was dropped: its entities are in scope too.
         """
         scopes = list(complete_scopes)
+        complete = set(scopes)
         if source_failed:
             return RemovalDecision([], 0, 0, "stale entities not removed: the source reported failures in this run")
         present_databases = {(s.platform, s.env, s.instance, s.database) for s in scopes}
@@ -201,7 +200,7 @@ class StateDiff:
             scope = entity.info.scope
             if scope is None:
                 return False
-            if any(s.covers(scope) for s in scopes):
+            if scope in complete or scope.database_scope() in complete:
                 return True
             vanished = (scope.platform, scope.env, scope.instance, scope.database) not in present_databases
             return catalog_location is not None and vanished and catalog_location.same_location(scope)
