@@ -117,6 +117,16 @@ def test_vanished_database_is_in_scope_only_for_a_full_catalog_listing():
     assert diff.removals([SHOP], lambda e: e.info.scope.database != "hr", False, 75.0, catalog_location=SHOP).entities == []
 
 
+def test_a_database_scope_covers_its_schemas_but_a_schema_scope_only_itself():
+    sales = Scope("postgres", "PROD", None, "shop", "sales")
+    audit = Scope("postgres", "PROD", None, "shop", "audit")
+    previous = _first_run({sales: ["a", "b"], audit: ["x", "y"]})
+    diff, _ = _run(previous, {sales: ["a"], audit: ["x"]})
+    assert [e.info.name for e in diff.removals([sales], lambda e: True, False, 75.0).entities] == ["shop.b"]
+    shop = Scope("postgres", "PROD", None, "shop")
+    assert sorted(e.info.name for e in diff.removals([shop], lambda e: True, False, 75.0).entities) == ["shop.b", "shop.y"]
+
+
 def test_a_removed_entity_that_comes_back_is_sent_in_full():
     previous = _first_run({SHOP: ["a", "b"]})
     diff, _ = _run(previous, {SHOP: ["a"]})

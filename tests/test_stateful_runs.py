@@ -66,6 +66,11 @@ def test_unchanged_rerun_sends_nothing_and_one_altered_column_sends_one_aspect(c
 
     assert ingest(recipe, "--full-refresh") == 0
     assert len(sent(artifacts)) == FULL_RUN_MCPS
+    assert ingest(recipe) == 0
+    assert sent(artifacts) == []
+    assert main(["state", "reset", "fin"]) == 0
+    assert ingest(recipe) == 0
+    assert len(sent(artifacts)) == FULL_RUN_MCPS
 
 
 def test_file_sink_holds_only_what_changed(catalog, write_recipe, tmp_path):
