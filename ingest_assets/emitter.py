@@ -248,8 +248,9 @@ class RestEmitter:
         except ValueError:
             config = None
         if not isinstance(config, dict) or config.get("noCode") != "true":
-            hint = " (that looks like DataHub's frontend: use its /api/gms path or GMS itself, usually port 8080)" \
-                if isinstance(config, dict) and "config" in config or "<html" in response.text[:500].lower() else ""
+            web_page = "<html" in response.text[:500].lower()
+            hint = " (it answered with a web page; if that is DataHub's frontend, use its /api/gms path or GMS itself, " \
+                "usually port 8080)" if web_page else ""
             raise ConnectionFailure(f"{self.server} is not a DataHub metadata service: GET /config did not answer "
                                     f"with noCode=true{hint}")
         return config

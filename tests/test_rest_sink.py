@@ -27,6 +27,9 @@ from .rest_service import (
 )
 
 
+URN_EMITTED = "urn:li:dataset:(urn:li:dataPlatform:mysql,shop.emitted,PROD)"
+
+
 def dataset_mcps(n: int, prefix: str = "t") -> list[MCP]:
     out = []
     for i in range(n):
@@ -153,6 +156,8 @@ def test_token_is_sent_and_never_shown(tmp_path, shop_db, write_recipe, monkeypa
         assert token not in report.stdout + report.stderr + (tmp_path / "report.json").read_text()
         monkeypatch.setenv("DATAHUB_TOKEN", "wrong-token-value")
         refused = run_cli("ingest", "-c", str(recipe), timeout=120)
+        with pytest.raises(EmitError, match=r"HTTP 401: Unauthorized"):
+            RestEmitter(svc.url, "wrong-token-value").emit(MCP("dataset", URN_EMITTED, "status", {"removed": False}))
     assert refused.returncode == 2
     assert f"error: DataHub at {svc.url} refused the request as unauthenticated (HTTP 401): the token was not accepted" in refused.stderr
     assert "wrong-token-value" not in refused.stdout + refused.stderr and "Traceback" not in refused.stderr
@@ -186,7 +191,7 @@ def test_a_server_that_is_not_datahub_is_refused_at_start():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        with pytest.raises(ConnectionFailure, match=r"is not a DataHub metadata service: GET /config did not answer with noCode=true"):
+        with pytest.raises(ConnectionFailure, match=r"is not a DataHub metadata service: GET /config did not answer with noCode=true \(it answered with a web page"):
             RestSink(RestSinkConfig(server=url), StageReport("sink")).check()
     finally:
         server.shutdown()
