@@ -4,8 +4,10 @@ from pathlib import Path
 
 
 def sqlite_recipe(db: Path, store: Path, pipeline: str = "shop", extra: str = "", table_deny: str = "",
-                  tag: str = "urn:li:tag:quickstart") -> str:
+                  tag: str = "urn:li:tag:quickstart", stateful: bool = False) -> str:
     deny = f"\n    table_pattern: {{deny: ['{table_deny}']}}\n    view_pattern: {{deny: ['{table_deny}']}}" if table_deny else ""
+    if stateful:
+        deny += "\n    stateful_ingestion: {enabled: true}"
     return f"""pipeline_name: {pipeline}
 source:
   type: sqlite

@@ -168,3 +168,30 @@ def test_hand_over_files_on_object_storage(tmp_path, shop_db, write_recipe):
     (tmp_path / "lite.db").unlink()
     again = dg.materialize(assets, selection=[assets[2].key], resources={"ingest": settings})
     assert again.success and LiteStore(f"sqlite:///{tmp_path / 'lite.db'}").count()[0] == 19
+
+
+def test_change_only_emission_is_told_in_the_metadata(tmp_path, shop_db, write_recipe):
+    import sqlite3
+
+    loaded = load_recipe(write_recipe(sqlite_recipe(shop_db, tmp_path / "lite.db", stateful=True)))
+    settings = IngestSettings(artifacts_dir=str(tmp_path / "artifacts"))
+    assets = build_pipeline(loaded).assets
+
+    def mcps_metadata():
+        result = dg.materialize(assets, resources={"ingest": settings})
+        assert result.success
+        return result.asset_materializations_for_node("shop__mcps")[0].metadata
+
+    first = mcps_metadata()
+    assert first["new aspects"].value == first["count: mcps"].value > 100 and first["unchanged aspects"].value == 0
+    second = mcps_metadata()
+    assert second["unchanged aspects"].value == first["new aspects"].value
+    assert second["new aspects"].value == second["changed aspects"].value == second["removed entities"].value == 0
+    with sqlite3.connect(shop_db) as conn:
+        conn.execute("CREATE TABLE gift_cards (code TEXT PRIMARY KEY)")
+    third = mcps_metadata()
+    assert third["new aspects"].value > 0 and third["unchanged aspects"].value == first["new aspects"].value
+    with sqlite3.connect(shop_db) as conn:
+        conn.execute("DROP TABLE gift_cards")
+    fourth = mcps_metadata()
+    assert fourth["removed entities"].value == 1 and fourth["new aspects"].value == 0

@@ -1,6 +1,7 @@
 """Sensors evaluated with build_sensor_context against real sources: the SQLite shop file and MariaDB."""
 
 import sqlite3
+from datetime import datetime, timezone
 
 import dagster as dg
 
@@ -122,7 +123,8 @@ def test_source_change_sensor_skips_when_mariadb_cannot_be_reached(tmp_path, mar
 def test_partitions_by_database_on_mariadb(tmp_path, mariadb, write_recipe):
     first = mariadb.create("a", SHOP_TABLES)
     second = mariadb.create("b", SHOP_TABLES[:1])
-    path = write_recipe(mysql_recipe(mariadb.prefix, tmp_path / "lite.db", extra=WATCHED + "partition_by: database\n"))
+    path = write_recipe(mysql_recipe(mariadb.prefix, tmp_path / "lite.db",
+                                     extra=WATCHED + "partition_by: database\nschedule: {cron: '0 2 * * *'}\n"))
     parts = build_pipeline(load_recipe(path), partitioned=True)
     assert {s.name for s in parts.sensors} == {"shop_mysql_source_change", "shop_mysql_recipe_change", "shop_mysql_databases"}
     (tmp_path / "dagster_home").mkdir()
@@ -135,6 +137,10 @@ def test_partitions_by_database_on_mariadb(tmp_path, mariadb, write_recipe):
     (added,) = data.dynamic_partitions_requests
     assert added.partitions_def_name == "shop_mysql_databases" and sorted(added.partition_keys) == [first, second]
     instance.add_dynamic_partitions(added.partitions_def_name, list(added.partition_keys))
+    (schedule,) = parts.schedules
+    scheduled = schedule.evaluate_tick(dg.build_schedule_context(
+        instance=instance, repository_def=defs.get_repository_def(), scheduled_execution_time=datetime(2026, 1, 5, 2, tzinfo=timezone.utc)))
+    assert sorted(r.partition_key for r in scheduled.run_requests) == [first, second]
     assert databases.evaluate_tick(_context(instance, defs)).skip_message.startswith("no new databases")
 
     settings = IngestSettings(artifacts_dir=str(tmp_path / "artifacts"))

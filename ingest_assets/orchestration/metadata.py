@@ -12,6 +12,13 @@ from ..core.report import StageReport
 from .checks import DATASETS_KEY
 
 STAGES = ("snapshot", "mcps", "sink")
+CHANGE_COUNTS = (
+    ("new aspects", "aspects new"),
+    ("changed aspects", "aspects changed"),
+    ("unchanged aspects", "aspects unchanged"),
+    ("removed entities", "entities removed"),
+)
+"""What change-only emission decided (the mcps stage's state diff), as plottable top-level numbers."""
 
 
 def _aspect_table(report: StageReport) -> dg.TableMetadataValue | None:
@@ -61,6 +68,9 @@ def stage_metadata(report: StageReport, loaded: LoadedRecipe, earlier: list[Stag
     meta: dict = {f"count: {key}": dg.MetadataValue.int(int(value)) for key, value in sorted(report.counts.items())}
     if report.stage == "snapshot":
         meta["datasets"] = dg.MetadataValue.int(int(report.counts.get(DATASETS_KEY, 0)))
+    if report.stage == "mcps" and "aspects built" in report.counts:
+        for label, key in CHANGE_COUNTS:
+            meta[label] = dg.MetadataValue.int(int(report.counts.get(key, 0)))
     if report.stage == "sink":
         meta["bytes_sent"] = dg.MetadataValue.int(bytes_sent(report))
     table = _aspect_table(report)

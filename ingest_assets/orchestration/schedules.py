@@ -42,7 +42,8 @@ def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDe
             databases = context.instance.get_dynamic_partitions(partitions.name)
             if not databases:
                 return dg.SkipReason(f"no database partitions yet: turn on {loaded.pipeline_name}_databases or add one in the UI")
-            return [dg.RunRequest(partition_key=db) for db in databases]
+            tick = context.scheduled_execution_time.isoformat()
+            return [dg.RunRequest(run_key=f"{tick}:{db}", partition_key=db) for db in databases]
 
         return every_database
     except dg.DagsterInvalidDefinitionError as exc:
