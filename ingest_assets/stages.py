@@ -263,10 +263,10 @@ def run_mcps(
                     report.count(f"entities removed {mcp.entity_type}")
                     report.count("entities removed")
                     report.count("mcps")
-            with write_lines(pending_state_path(files)) as write_state:
-                write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name, "removed": len(decision.entities)}))
-                for entity in diff.changed_entities(decision):
-                    write_state(json.dumps(entity.to_json(), separators=(",", ":")))
+                with write_lines(pending_state_path(files)) as write_state:  # inside: mcps.jsonl appears only with it
+                    write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name, "removed": len(decision.entities)}))
+                    for entity in diff.changed_entities(decision):
+                        write_state(json.dumps(entity.to_json(), separators=(",", ":")))
     except IngestError as exc:
         report.fail(str(exc))
         report.finish().save(files.report("mcps"))
@@ -291,7 +291,7 @@ def run_mcps(
         entities[entity.entity_type] = entities.get(entity.entity_type, 0) + 1
     for entity_type, n in entities.items():
         report.count(f"entities {entity_type}", n)
-    report.extra["state"] = {"store": redact(store.url), "full_refresh": full_refresh,
+    report.extra["state"] = {"store": store.display_url, "full_refresh": full_refresh,
                              "remove_stale": loaded.stateful.removes_stale, "scopes": len(scopes)}
     report.finish().save(files.report("mcps"))
     log.info("mcps: %d of %d aspects to send (%d unchanged), %d soft-deletes, in %.2f s", report.counts["mcps"],

@@ -225,3 +225,10 @@ def test_cli_state_show_and_reset(tmp_path, capsys):
     assert main(["state", "--state", url, "reset", "p"]) == 0
     assert "forgot 1 entities" in capsys.readouterr().out
     assert main(["state", "--state", url, "show", "p"]) == 1
+
+
+def test_state_store_errors_hide_the_url_password(capsys):
+    url = "mysql+pymysql://root:st-s3cret-pw@127.0.0.1:3306/st_no_such_db"
+    assert main(["state", "--state", url, "show", "p"]) == 2
+    err = capsys.readouterr().err
+    assert "st-s3cret-pw" not in err and "root:***" in err and err.count("\n") == 1 and "Traceback" not in err

@@ -102,18 +102,26 @@ def lease_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def display_url(url: str) -> str:
+    """The URL without its password, for reports and errors."""
+    try:
+        return redact(make_url(url).render_as_string(hide_password=True))
+    except ArgumentError:
+        return "an invalid URL"
+
+
 def _engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConnectionFailure(f"not a SQLAlchemy database URL for the state store: {redact(url)}") from None
+        raise ConnectionFailure(f"not a SQLAlchemy database URL for the state store: {display_url(url)}") from None
     sqlite = parsed.get_backend_name() == "sqlite"
     if sqlite and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     try:
         engine = create_engine(parsed, pool_pre_ping=not sqlite)
     except (ArgumentError, ImportError) as exc:
-        raise ConnectionFailure(f"cannot use state store {redact(url)}: {redact(str(exc).splitlines()[0])}") from None
+        raise ConnectionFailure(f"cannot use state store {display_url(url)}: {redact(str(exc).splitlines()[0])}") from None
     if sqlite:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
@@ -157,7 +165,11 @@ class StateStore:
         try:
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise ConnectionFailure(f"cannot open state store {redact(self.url)}: {redact(str(exc).splitlines()[0])}") from None
+            raise ConnectionFailure(f"cannot open state store {self.display_url}: {redact(str(exc).splitlines()[0])}") from None
+
+    @property
+    def display_url(self) -> str:
+        return display_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -238,7 +250,7 @@ class StateStore:
             entities.setdefault(entity_type, {"present": 0, "removed": 0})["removed" if removed else "present"] += n
         return {
             "pipeline": pipeline,
-            "store": redact(self.url),
+            "store": self.display_url,
             "entities": entities,
             "last_run_id": run.last_run_id if run else None,
             "last_success_at": run.last_success_at if run else None,
