@@ -73,7 +73,7 @@ class MCP:
         return json.dumps(self._envelope({"json": self.aspect}), separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_obj(cls, obj: dict) -> "MCP":
+    def from_obj(cls, obj: dict, long_names: bool = True) -> "MCP":
         """Read any of DataHub's MCP spellings: `{"json": ...}` or `{"value": "<json>", "contentType": ...}`."""
         wire = obj.get("aspect")
         if not isinstance(wire, dict):
@@ -92,11 +92,12 @@ class MCP:
             entity_type=obj["entityType"],
             entity_urn=obj["entityUrn"],
             aspect_name=obj["aspectName"],
-            aspect=to_short_names(aspect),
+            aspect=to_short_names(aspect) if long_names else aspect,
             change_type=obj.get("changeType", "UPSERT"),
             system_metadata=obj.get("systemMetadata") or {},
         )
 
     @classmethod
     def from_line(cls, line: str | bytes) -> "MCP":
-        return cls.from_obj(json.loads(line))
+        marker = "pegasus2avro" if isinstance(line, str) else b"pegasus2avro"
+        return cls.from_obj(json.loads(line), long_names=marker in line)
