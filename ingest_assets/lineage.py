@@ -42,13 +42,15 @@ def view_lineage(
     is traced straight from the parse tree; anything else goes through sqlglot's qualify and scopes.
     """
     statement = sqlglot.parse_one(sql, dialect=dialect)
-    pretty = statement.sql(dialect=dialect, pretty=True) if pretty_statement else None
     tree = statement.expression if isinstance(statement, exp.Create) else statement
     if not isinstance(tree, exp.Query):
         raise ValueError("the view's body is not a query")
     result = _simple_select_lineage(tree, dialect, default_db, default_schema, two_tier)
     if result is None:
+        pretty = statement.sql(dialect=dialect, pretty=True) if pretty_statement else None
         result = _scoped_lineage(tree, dialect, default_db, default_schema, columns_of, two_tier)
+    else:
+        pretty = statement.sql(dialect=dialect, pretty=True, copy=False) if pretty_statement else None
     result.statement = pretty
     return result
 
@@ -83,7 +85,7 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
         unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
         kind = "COPY" if isinstance(unaliased, exp.Column) else "SQL"
         result.columns.append(ColumnLineage(
-            downstream=projection.alias_or_name, upstreams=list(refs.values()), transform=f"{kind}: {projection.sql(dialect=dialect)}"
+            downstream=projection.alias_or_name, upstreams=list(refs.values()), transform=f"{kind}: {projection.sql(dialect=dialect, copy=False)}"
         ))
     return result
 
