@@ -84,6 +84,12 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
                 metadata={"exit_code": exc.exit_code, "error": type(exc).__name__},
                 allow_retries=False,
             ) from None
+        except Exception as exc:  # a bug, not an expected failure: traceback in the run's log, one line for the rest
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message = redact(f"{stage.name} stage failed: {type(exc).__name__}: {first}")
+            context.log.exception(message)
+            yield checks.failures_check(stage.failure_check, _load_report(files, stage.name), message)
+            raise dg.Failure(description=message, metadata={"exit_code": 1, "error": type(exc).__name__}) from None
         for warning in report.warnings:
             context.log.warning(warning)
         before = [r for r in (_load_report(files, s) for s in earlier) if r is not None]
