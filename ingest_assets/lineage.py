@@ -57,13 +57,17 @@ def view_lineage(
 
 def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, default_schema: str | None, two_tier: bool) -> ViewLineage | None:
     """Lineage of a single SELECT over plain tables with qualified columns, or None when it is not one."""
-    if not isinstance(tree, exp.Select) or tree.find(exp.With):
+    if not isinstance(tree, exp.Select):
         return None
-    if any(node is not tree for node in tree.find_all(exp.Select, exp.SetOperation)) or tree.find(exp.Star):
-        return None
+    tables = []
+    for node in tree.walk(bfs=False):
+        if isinstance(node, exp.Table):
+            tables.append(node)
+        elif isinstance(node, (exp.Select, exp.SetOperation, exp.Star, exp.With)) and node is not tree:
+            return None
     by_alias: dict[str, TableRef] = {}
     upstreams: dict[tuple, TableRef] = {}
-    for table in tree.find_all(exp.Table):
+    for table in tables:
         if not table.name or table.alias_or_name in by_alias:
             return None
         ref = _table_ref(table, default_db, default_schema, two_tier)

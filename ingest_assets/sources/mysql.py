@@ -279,7 +279,9 @@ class _Stream:
     `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
     """
 
-    def __init__(self, source: "MySQLSource", query):
+    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK):
+        self._prepare = prepare
+        self._chunk = chunk
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._rows: list = []
         self._index = 0
@@ -305,9 +307,11 @@ class _Stream:
                     cursor.execute(sql, tuple(params))
                     try:
                         while not self._stop.is_set():
-                            chunk = cursor.fetchmany(_CHUNK)
+                            chunk = cursor.fetchmany(self._chunk)
                             if not chunk:
                                 break
+                            if self._prepare is not None:
+                                chunk = [self._prepare(row) for row in chunk]
                             self._queue.put(chunk)
                     finally:
                         cursor.close()
@@ -471,7 +475,8 @@ class MySQLSource(Source):
             "foreign_keys": _Stream(self, lambda source, connection: self._foreign_keys_query(source, connection, databases)),
         }
         if self.config.include_views:
-            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params))
+            # Views are parsed in their stream's thread, while the main thread still waits for COLUMNS.
+            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params), prepare=self._prepared_view, chunk=50)
         try:
             yield from self._merge(databases, location, streams)
         except sa_exc.OperationalError as exc:
@@ -481,6 +486,7 @@ class MySQLSource(Source):
         finally:
             for stream in streams.values():
                 stream.close()
+            self.report.count("catalog statements", self.statements)
 
     @staticmethod
     def _foreign_keys_query(source: "MySQLSource", connection, databases: list[str]):
@@ -570,17 +576,23 @@ class MySQLSource(Source):
             fk.referenced_columns.append(ref_column)
         return list(keys.values())
 
-    def _add_view(self, record: DatasetRecord, view_row) -> None:
+    def _prepared_view(self, view_row) -> tuple:
+        """(database, name, statement, lineage or None, parse error or None) for one VIEWS row."""
         database, name, body, definer, security, check_option, algorithm = view_row
         statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
-        record.view_definition = statement
         if not self.config.include_view_lineage:
-            return
+            return database, name, statement, None, None
         try:
-            lineage = view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True)
+            return database, name, statement, view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True), None
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({first})")
+            return database, name, statement, None, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+    def _add_view(self, record: DatasetRecord, prepared: tuple) -> None:
+        database, name, statement, lineage, error = prepared
+        record.view_definition = statement
+        if error is not None:
+            self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({error})")
+        if lineage is None:
             return
         record.upstreams = lineage.upstreams
         record.view_query = lineage.statement

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""The mysql source end to end on the benchmark catalog, at several sizes.
+
+For each size (tables; 100 tables per database, 20 columns each, a view per 10 tables) this builds
+the catalog with the shared generator (`../shared/bench/make_mysql_catalog.py`, prefix `bench_`),
+then runs `ingest-assets ingest` in a fresh process with a quickstart-style recipe (mysql source,
+file sink, fresh state) and prints: wall time, SQL statements (MariaDB's global `Questions`
+counter before/after, so other clients of the server add noise; `catalog_stmts` is the source's own
+count of catalog queries, without the driver's connection set-up), peak RSS of the CLI process and
+MCPs written. A second run over the unchanged catalog is measured too (change-only: sends nothing).
+
+Usage: python benchmarks/mysql_catalog.py [--tables 1000 5000 50000] [--skip-build] [--runs 1]
+Afterwards the catalog of the last size stays in place unless it is larger than 5,000 tables: then
+the 5,000-table catalog is rebuilt (`--leave none` drops the bench_ databases instead).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pymysql
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT.parent / "shared" / "bench" / "make_mysql_catalog.py"
+CLI = Path(sys.executable).with_name("ingest-assets")
+TABLES_PER_DB = 100
+
+RECIPE = """\
+pipeline_name: bench_mysql
+source:
+  type: mysql
+  config:
+    host_port: {host_port}
+    username: ${{MYSQL_USER:-root}}
+    password: ${{MYSQL_PASSWORD:-}}
+    database_pattern: {{allow: ["^bench_"]}}
+    include_views: true
+sink:
+  type: file
+  config: {{filename: {output}}}
+"""
+
+
+def questions(host: str, port: int) -> int:
+    with pymysql.connect(host=host, port=port, user=os.environ.get("MYSQL_USER", "root"),
+                         password=os.environ.get("MYSQL_PASSWORD", "")) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
+        return int(cursor.fetchone()[1])
+
+
+def build(tables: int, host: str, port: int) -> float:
+    started = time.time()
+    databases = max(1, tables // TABLES_PER_DB)
+    subprocess.run([sys.executable, str(GENERATOR), "--databases", str(databases), "--tables-per-db", str(TABLES_PER_DB),
+                    "--host", host, "--port", str(port)], check=True)
+    return time.time() - started
+
+
+def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one `ingest-assets ingest` process."""
+    env = {**os.environ, "INGEST_ASSETS_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    log = report.with_suffix(".stderr")
+    started = time.perf_counter()
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen([str(CLI), "ingest", "-c", str(recipe), "--report-to", str(report)],
+                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        sys.stderr.write(log.read_text())
+    return wall, usage.ru_maxrss // 1024, code
+
+
+def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mysql_bench_") as tmp:
+        tmp = Path(tmp)
+        recipe = tmp / "recipe.yml"
+        recipe.write_text(RECIPE.format(host_port=f"{host}:{port}", output=tmp / "mcps.json"))
+        for attempt in range(runs):
+            home = tmp / f"home{attempt}"
+            for label in ("first run", "unchanged rerun"):
+                report = tmp / "report.json"
+                before = questions(host, port)
+                wall, rss, code = run_cli(recipe, home, report)
+                statements = questions(host, port) - before - 1  # our own SHOW STATUS counts once
+                summary = json.loads(report.read_text()) if report.exists() else {"counts": {}}
+                counts = summary["counts"]
+                rows.append({
+                    "tables": tables, "run": label, "exit": code, "wall_s": round(wall, 2), "statements": statements,
+                    "peak_rss_mb": rss, "datasets": counts.get("snapshot: dataset records", 0),
+                    "mcps_written": counts.get("sink: acknowledged", 0),
+                    "snapshot_s": _stage_seconds(home, "snapshot"),
+                    "catalog_stmts": counts.get("snapshot: catalog statements", 0),
+                })
+    return rows
+
+
+def _stage_seconds(home: Path, stage: str) -> float | None:
+    found = list(home.glob(f"**/bench_mysql/{stage}.report.json"))
+    return json.loads(found[0].read_text()).get("duration_seconds") if found else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", type=int, nargs="+", default=[1000, 5000, 50000])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3306)
+    parser.add_argument("--runs", type=int, default=1, help="repetitions per size (each a fresh state)")
+    parser.add_argument("--skip-build", action="store_true", help="measure the bench_ catalog already in place")
+    parser.add_argument("--leave", choices=["5000", "none", "last"], default="5000",
+                        help="what stays in the server afterwards (default: a 5,000-table catalog)")
+    args = parser.parse_args()
+
+    rows = []
+    for tables in args.tables:
+        if not args.skip_build:
+            print(f"building {tables:,} tables ...", file=sys.stderr, flush=True)
+            print(f"  built in {build(tables, args.host, args.port):.0f} s", file=sys.stderr, flush=True)
+        rows += measure(tables, args.host, args.port, args.runs)
+
+    load = os.getloadavg()
+    print(f"\nmysql source, file sink; load average before the last run {load[0]:.2f}")
+    header = ["tables", "run", "exit", "wall_s", "snapshot_s", "statements", "catalog_stmts", "peak_rss_mb", "datasets", "mcps_written"]
+    print("  ".join(f"{h:>15}" for h in header))
+    for row in rows:
+        print("  ".join(f"{str(row[h]):>15}" for h in header))
+
+    if not args.skip_build and args.leave != "last":
+        if args.leave == "none":
+            subprocess.run([sys.executable, str(GENERATOR), "--drop-only", "--host", args.host, "--port", str(args.port)], check=True)
+        elif args.tables[-1] != 5000:
+            build(5000, args.host, args.port)
+    return 0 if all(r["exit"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
