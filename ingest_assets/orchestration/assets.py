@@ -3,8 +3,9 @@ its checks, schedule and sensors.
 
 Assets hand over files (see `stages.RunFiles`), not Python values, so the sink asset can be
 re-materialized alone after a sink outage without touching the source again. Each asset runs
-in the pool `ingest_<pipeline>`: with the pool limit of 1 that deploy/dagster.yaml sets, two
-runs of one pipeline never touch its hand-over files at the same time.
+in the pool `ingest_<pipeline>` and each job carries the tag `ingest_assets/serial`: with the
+limits deploy/*/dagster.yaml sets, two runs of one pipeline never touch its hand-over files at
+the same time.
 """
 
 import json
@@ -68,10 +69,10 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
 
     A stage that raises still reports its failure check (red in the UI) before the step fails.
     """
-    pipeline_dir_key = context.asset_key.path[0]
+    pipeline = context.asset_key.path[0]
     partition = context.partition_key if context.has_partition_key else None
     earlier = STAGES[: STAGES.index(stage.name)]
-    with staged_files(ingest.artifacts_base, pipeline_dir_key, partition) as files:
+    with staged_files(ingest.artifacts_base, pipeline, partition) as files:
         files.report(stage.name).unlink(missing_ok=True)
         try:
             loaded = load_recipe(recipe_path)
