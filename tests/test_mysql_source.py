@@ -395,3 +395,14 @@ sink:
     lineage = next(m for m in written if m["aspectName"] == "upstreamLineage")
     assert lineage["aspect"]["json"]["upstreams"][0]["dataset"].endswith(f"{db}.a,PROD)")
     assert any(isinstance(r, ScopeRecord) for r in extract(database=db)[0])
+
+
+def test_tls_options_reach_the_driver():
+    """The local server has no TLS: asking for a verified TLS connection must fail in one line, not fall back."""
+    import certifi
+
+    source = make_source(ssl_ca=certifi.where(), ssl_verify_cert=True)
+    with pytest.raises(ConnectionFailure) as caught:
+        source.databases()
+    assert "SSL" in str(caught.value) and "\n" not in str(caught.value)
+    source.close()

@@ -399,7 +399,6 @@ class MySQLSource(Source):
             connect_args.setdefault("connect_timeout", 10)
             ssl = {k: v for k, v in (("ca", cfg.ssl_ca), ("cert", cfg.ssl_cert), ("key", cfg.ssl_key)) if v}
             if cfg.ssl_verify_cert is not None:
-                ssl["check_hostname"] = bool(cfg.ssl_verify_identity)
                 connect_args["ssl_verify_cert"] = cfg.ssl_verify_cert
             if cfg.ssl_verify_identity is not None:
                 connect_args["ssl_verify_identity"] = cfg.ssl_verify_identity
