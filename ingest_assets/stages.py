@@ -236,37 +236,39 @@ def run_mcps(
     partition = _partition_of(files, partition)
     store = state_store_for(loaded, state_url)
     try:
-        with store.lease(_lease_name(loaded, partition)):
-            previous = store.load(loaded.pipeline_name)
-            diff = StateDiff(previous, full_refresh=full_refresh)
+        with store.lease(_lease_name(loaded, partition)), write_lines(files.mcps) as write, \
+                write_lines(pending_state_path(files)) as write_state:
+            # both files appear together, or neither: the sink stage commits the one with the other
+            write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
+
+            def pending(entity: EntityState, merge: bool) -> None:
+                write_state(json.dumps({**entity.to_json(), "merge": merge}, separators=(",", ":")))
+
+            diff = StateDiff(store.view(loaded.pipeline_name), full_refresh=full_refresh, on_changed=pending)
             infos: dict[str, EntityInfo] = {}
             scopes: list[Scope] = []
-            with write_lines(files.mcps) as write:
-                stream = _snapshot_mcps(files, infos, scopes)
-                for plugin, config in loaded.transformers:
-                    stream = plugin(config, report).transform(stream)
-                for mcp in _stamp(stream, run_id, loaded.pipeline_name):
-                    report.count("aspects built")
-                    if diff.offer(mcp, infos.get(mcp.entity_urn)):
-                        write(mcp.to_line())
-                        report.count(f"aspects {mcp.entity_type}/{mcp.aspect_name}")
-                        report.count("mcps")
-                decision = RemovalDecision([], 0, 0)
-                if loaded.stateful.removes_stale:
-                    decision = diff.removals(
-                        scopes, still_wanted_by(loaded.source_config), _source_failed(files),
-                        loaded.stateful.fail_safe_threshold, allow_mass_removal,
-                        _catalog_location(loaded, scopes, partition),
-                    )
-                for mcp in _stamp(diff.removal_mcps(decision), run_id, loaded.pipeline_name):
-                    write(mcp.to_line())
-                    report.count(f"entities removed {mcp.entity_type}")
-                    report.count("entities removed")
-                    report.count("mcps")
-                with write_lines(pending_state_path(files)) as write_state:  # inside: mcps.jsonl appears only with it
-                    write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name, "removed": len(decision.entities)}))
-                    for entity in diff.changed_entities(decision):
-                        write_state(json.dumps(entity.to_json(), separators=(",", ":")))
+            stream = _snapshot_mcps(files, infos, scopes)
+            for plugin, config in loaded.transformers:
+                stream = plugin(config, report).transform(stream)
+            stamped = _stamp(stream, run_id, loaded.pipeline_name)
+            for mcp in diff.select((mcp, infos.pop(mcp.entity_urn, None)) for mcp in stamped):
+                write(mcp.to_line())
+                report.count(f"aspects {mcp.entity_type}/{mcp.aspect_name}")
+                report.count("mcps")
+            decision = RemovalDecision([], 0, 0)
+            if loaded.stateful.removes_stale:
+                decision = diff.removals(
+                    scopes, still_wanted_by(loaded.source_config), _source_failed(files),
+                    loaded.stateful.fail_safe_threshold, allow_mass_removal,
+                    _catalog_location(loaded, scopes, partition),
+                )
+            for mcp in _stamp(diff.removal_mcps(decision), run_id, loaded.pipeline_name):
+                write(mcp.to_line())
+                report.count(f"entities removed {mcp.entity_type}")
+                report.count("entities removed")
+                report.count("mcps")
+            for entity in diff.removed_states(decision):
+                pending(entity, False)
     except IngestError as exc:
         report.fail(str(exc))
         report.finish().save(files.report("mcps"))
@@ -282,15 +284,9 @@ def run_mcps(
         report.warn(decision.warning)
     for key, value in diff.counts.items():
         report.count(key, value)
-    for key, value in diff.entity_counts().items():
-        report.count(key, value)
+    report.count("aspects built", sum(diff.counts[k] for k in ("aspects new", "aspects changed", "aspects unchanged")))
     report.counts.setdefault("mcps", 0)
     report.count("entities in removal scope", decision.in_scope)
-    entities: dict[str, int] = {}
-    for entity in diff.current.values():
-        entities[entity.entity_type] = entities.get(entity.entity_type, 0) + 1
-    for entity_type, n in entities.items():
-        report.count(f"entities {entity_type}", n)
     report.extra["state"] = {"store": store.display_url, "full_refresh": full_refresh,
                              "remove_stale": loaded.stateful.removes_stale, "scopes": len(scopes)}
     report.finish().save(files.report("mcps"))
@@ -299,14 +295,14 @@ def run_mcps(
     return report
 
 
-def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[EntityState]]:
-    """The pending state's header and a stream of its entities (never all in memory)."""
+def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[tuple[EntityState, bool]]]:
+    """The pending state's header and a stream of (entity, merge) (never all in memory)."""
     path = pending_state_path(files)
     if not path.exists():
         return None, iter(())
     lines = read_lines(path)
     meta = json.loads(next(lines))
-    return meta, (EntityState.from_json(json.loads(line)) for line in lines)
+    return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(json.loads, lines))
 
 
 def _acknowledged_chunks(path: Path, size: int = 5000) -> Iterator[dict[str, dict[str, str]]]:
@@ -364,7 +360,7 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
             recorded = 0
             for chunk in _acknowledged_chunks(acked_path):
                 _, pending = _read_pending(files)
-                known = {e.urn: e for e in pending if e.urn in chunk}
+                known = {e.urn: e for e, _ in pending if e.urn in chunk}
                 recorded += store.record_acknowledged(loaded.pipeline_name, chunk, known)
             report.count("state aspects recorded", recorded)
         except SQLAlchemyError as exc:
@@ -405,7 +401,7 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
                 report.count("state aspects recorded", sum(
                     store.record_acknowledged(loaded.pipeline_name, chunk, {}) for chunk in _acknowledged_chunks(acked_path)))
             else:
-                written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total, meta.get("removed", 0))
+                written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total)
                 report.count("state entities written", written)
         except SQLAlchemyError as exc:
             message = _unexpected("state store could not commit the run (the next run re-sends it)", exc)

@@ -144,7 +144,7 @@ def test_a_removed_entity_that_comes_back_is_sent_in_full():
 def test_store_commit_acknowledgements_and_reset(tmp_path):
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     entities = _first_run({SHOP: ["a", "b"]})
-    assert store.commit_run("p", "run-1", entities.values(), aspects_sent=4, removed=0) == 2
+    assert store.commit_run("p", "run-1", ((e, False) for e in entities.values()), aspects_sent=4) == 2
     loaded = store.load("p")
     assert loaded == entities
     assert store.load("other") == {}
@@ -191,7 +191,7 @@ def test_state_store_on_mariadb():
         admin.cursor().execute(f"CREATE DATABASE `{name}`")
         store = StateStore(f"mysql+pymysql://root@127.0.0.1:3306/{name}")
         entities = _first_run({SHOP: ["a", "b"]})
-        store.commit_run("p", "run-1", entities.values(), 4, 0)
+        store.commit_run("p", "run-1", ((e, False) for e in entities.values()), 4)
         assert store.load("p") == entities
         with store.lease("p"):
             with pytest.raises(PipelineBusy):
@@ -218,7 +218,7 @@ def test_cli_state_show_and_reset(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'state.db'}"
     assert main(["state", "--state", url, "show", "p"]) == 1
     assert "no state for pipeline p" in capsys.readouterr().err
-    StateStore(url).commit_run("p", "run-1", _first_run({SHOP: ["a"]}).values(), 2, 0)
+    StateStore(url).commit_run("p", "run-1", ((e, False) for e in _first_run({SHOP: ["a"]}).values()), 2)
     assert main(["state", "--state", url, "show", "p", "--entities"]) == 0
     out = capsys.readouterr().out
     assert "run-1" in out and _urn("shop", "a") in out and "dataset" in out
@@ -232,3 +232,20 @@ def test_state_store_errors_hide_the_url_password(capsys):
     assert main(["state", "--state", url, "show", "p"]) == 2
     err = capsys.readouterr().err
     assert "st-s3cret-pw" not in err and "root:***" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_an_entity_whose_mcps_come_apart_is_merged_not_truncated(tmp_path):
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    a, b = _mcps("shop", "a"), _mcps("shop", "b")
+    pending: list[tuple[EntityState, bool]] = []
+    diff = StateDiff(store.view("p"), on_changed=lambda entity, merge: pending.append((entity, merge)), window=2)
+    stream = [(a[0], _info(SHOP, "a")), (b[0], _info(SHOP, "b")), (b[1], None), (a[1], None)]
+    assert len(list(diff.select(stream, chunk_size=1))) == 4
+    assert [(e.urn, merge) for e, merge in pending] == [(_urn("shop", "a"), False), (_urn("shop", "b"), False), (_urn("shop", "a"), True)]
+    store.commit_run("p", "run-1", pending, 4)
+    stored = store.load("p")[_urn("shop", "a")]
+    assert set(stored.aspects) == {"status", "schemaMetadata"} and stored.info == _info(SHOP, "a")
+
+    diff = StateDiff(store.view("p"), window=2)
+    assert list(diff.select(stream, chunk_size=1)) == []
+    assert diff.counts["entities seen before"] == 2 and diff.counts["aspects unchanged"] == 4

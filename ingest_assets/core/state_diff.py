@@ -10,9 +10,10 @@ them, never after source failures, and never more than the fail-safe share witho
 import hashlib
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +59,7 @@ class StatefulIngestionConfig(BaseModel):
         return self.enabled and self.remove_stale_metadata
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scope:
     """Where an entity lives: a database (or one schema of it) at a platform, instance and env."""
 
@@ -86,7 +87,7 @@ class Scope:
         return cls(data["platform"], data["env"], data.get("instance"), data["database"], data.get("schema"))
 
 
-@dataclass
+@dataclass(slots=True)
 class EntityInfo:
     """What the snapshot says about an entity beyond its aspects: its scope, name and kind (for filters)."""
 
@@ -95,7 +96,7 @@ class EntityInfo:
     kind: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class EntityState:
     """One entity as the sink holds it: a hash per aspect, and whether it is soft-deleted."""
 
@@ -129,25 +130,96 @@ class RemovalDecision:
     warning: str | None = None
 
 
-class StateDiff:
-    """Compare a run's MCPs with the previous state, one MCP at a time."""
+class PreviousState(Protocol):
+    """The state before this run, read on demand so a large catalog never sits in memory whole."""
 
-    def __init__(self, previous: Mapping[str, EntityState], full_refresh: bool = False):
-        self.previous = previous
+    def get_many(self, urns: Collection[str]) -> dict[str, EntityState]: ...
+
+    def __iter__(self) -> Iterator[EntityState]: ...
+
+
+class MappingState:
+    """A PreviousState over a dict (small states, tests)."""
+
+    def __init__(self, entities: Mapping[str, EntityState]):
+        self.entities = entities
+
+    def get_many(self, urns: Collection[str]) -> dict[str, EntityState]:
+        return {urn: self.entities[urn] for urn in urns if urn in self.entities}
+
+    def __iter__(self) -> Iterator[EntityState]:
+        return iter(self.entities.values())
+
+
+class StateDiff:
+    """Compare a run's MCPs with the previous state as they stream past.
+
+    An entity's MCPs arrive together (a record's aspects, then what transformers add), so only the
+    entities of the last few chunks are held; the others are closed: compared with their previous
+    state and, when their stored state must change, handed to `on_changed` (the pending state file).
+    Memory is the window plus the set of URNs seen, whatever the catalog's size. An entity that
+    shows up again after it was closed is handed over again with `merge` set, so its aspects add up.
+    """
+
+    def __init__(self, previous: "PreviousState | Mapping[str, EntityState]", full_refresh: bool = False,
+                 on_changed: Callable[[EntityState, bool], None] | None = None, window: int = 4):
+        self.previous: PreviousState = MappingState(previous) if isinstance(previous, Mapping) else previous
         self.full_refresh = full_refresh
-        self.current: dict[str, EntityState] = {}
+        self.on_changed = on_changed or (lambda entity, merge: self._changed.append(entity))
+        self.window = window
         self.counts: Counter = Counter()
+        self.seen: set[str] = set()
+        self.databases: set[tuple] = set()
+        self._changed: list[EntityState] = []
+        self._open: dict[str, tuple[EntityState, EntityState | None, int]] = {}
+        self._reopened: set[str] = set()
+        self._chunk = 0
+
+    def select(self, mcps: Iterable[tuple[MCP, EntityInfo | None]], chunk_size: int = 1000) -> Iterator[MCP]:
+        """The MCPs to send, looking up previous states a chunk at a time."""
+        iterator = iter(mcps)
+        while chunk := list(islice(iterator, chunk_size)):
+            self._prefetch({mcp.entity_urn for mcp, _ in chunk})
+            for mcp, info in chunk:
+                if self.offer(mcp, info):
+                    yield mcp
+            self._chunk += 1
+            self._close_idle()
+        self.close_all()
+
+    def _prefetch(self, urns: set[str]) -> None:
+        wanted = [urn for urn in urns if urn not in self._open]
+        if not wanted:
+            return
+        found = self.previous.get_many(wanted)
+        for urn in wanted:
+            self._open_entity(urn, found.get(urn))
+
+    def _open_entity(self, urn: str, before: EntityState | None) -> None:
+        if urn in self.seen:
+            self._reopened.add(urn)
+        else:
+            self.seen.add(urn)
+            self.counts["entities new" if before is None or before.is_removed else "entities seen before"] += 1
+        self._open[urn] = (EntityState(urn, ""), before, self._chunk)
 
     def offer(self, mcp: MCP, info: EntityInfo | None = None) -> bool:
-        """Record the MCP's hash; True when it must be sent."""
-        digest = mcp_digest(mcp)
-        entity = self.current.get(mcp.entity_urn)
-        if entity is None:
-            entity = self.current[mcp.entity_urn] = EntityState(mcp.entity_urn, mcp.entity_type, info or EntityInfo())
-        elif info is not None and entity.info.scope is None:
+        """Record the MCP's digest; True when it must be sent."""
+        urn = mcp.entity_urn
+        if urn not in self._open:
+            self._open_entity(urn, self.previous.get_many([urn]).get(urn))
+        entity, before, _ = self._open[urn]
+        self._open[urn] = (entity, before, self._chunk)
+        if not entity.entity_type:
+            entity.entity_type = sys.intern(mcp.entity_type)
+            if urn not in self._reopened:
+                self.counts[f"entities {entity.entity_type}"] += 1
+        if info is not None and entity.info.scope is None:
             entity.info = info
+            if info.scope is not None:
+                self.databases.add((info.scope.platform, info.scope.env, info.scope.instance, info.scope.database))
+        digest = mcp_digest(mcp)
         entity.aspects[sys.intern(mcp.aspect_name)] = digest
-        before = self.previous.get(mcp.entity_urn)
         if before is None or before.is_removed:
             self.counts["aspects new"] += 1
             return True
@@ -164,12 +236,20 @@ class StateDiff:
             return True
         return False
 
-    def entity_counts(self) -> Counter:
-        counts = Counter()
-        for urn in self.current:
-            before = self.previous.get(urn)
-            counts["entities new" if before is None or before.is_removed else "entities seen before"] += 1
-        return counts
+    def _close(self, urn: str) -> None:
+        entity, before, _ = self._open.pop(urn)
+        merge = urn in self._reopened
+        if merge or before is None or before.removed or before.aspects != entity.aspects or before.info != entity.info:
+            self.on_changed(entity, merge)
+
+    def _close_idle(self) -> None:
+        idle = [urn for urn, (_, _, last) in self._open.items() if self._chunk - last >= self.window]
+        for urn in idle:
+            self._close(urn)
+
+    def close_all(self) -> None:
+        for urn in list(self._open):
+            self._close(urn)
 
     def removals(
         self,
@@ -180,21 +260,18 @@ class StateDiff:
         allow_mass_removal: bool = False,
         catalog_location: Scope | None = None,
     ) -> RemovalDecision:
-        """The entities to soft-delete.
+        """The entities to soft-delete (call once every MCP was offered).
 
         `catalog_location` (any Scope at the run's platform/env/instance) says the run listed every
         database there, so a database seen last time, still allowed by the filters and absent now
         was dropped: its entities are in scope too.
         """
+        self.close_all()
         scopes = list(complete_scopes)
         complete = set(scopes)
         if source_failed:
             return RemovalDecision([], 0, 0, "stale entities not removed: the source reported failures in this run")
-        present_databases = {(s.platform, s.env, s.instance, s.database) for s in scopes}
-        present_databases |= {
-            (e.info.scope.platform, e.info.scope.env, e.info.scope.instance, e.info.scope.database)
-            for e in self.current.values() if e.info.scope is not None
-        }
+        present_databases = {(s.platform, s.env, s.instance, s.database) for s in scopes} | self.databases
 
         def in_scope(entity: EntityState) -> bool:
             scope = entity.info.scope
@@ -206,11 +283,11 @@ class StateDiff:
             return catalog_location is not None and vanished and catalog_location.same_location(scope)
 
         considered, stale = 0, []
-        for urn, entity in self.previous.items():
+        for entity in self.previous:
             if entity.is_removed or not in_scope(entity) or not still_wanted(entity):
                 continue
             considered += 1
-            if urn not in self.current:
+            if entity.urn not in self.seen:
                 stale.append(entity)
         if not stale:
             return RemovalDecision([], considered, 0)
@@ -228,11 +305,14 @@ class StateDiff:
                 continue
             yield MCP(entity_type=entity.entity_type, entity_urn=entity.urn, aspect_name="status", aspect=dict(REMOVED_STATUS))
 
-    def changed_entities(self, decision: RemovalDecision) -> Iterator[EntityState]:
-        """Every entity whose stored state must change once the sink acknowledged the run."""
-        for urn, entity in self.current.items():
-            before = self.previous.get(urn)
-            if before is None or before.removed or before.aspects != entity.aspects or before.info != entity.info:
-                yield entity
+    @staticmethod
+    def removed_states(decision: RemovalDecision) -> Iterator[EntityState]:
+        """The stored state of each soft-deleted entity."""
         for entity in decision.entities:
             yield EntityState(entity.urn, entity.entity_type, entity.info, {"status": REMOVED_STATUS_HASH}, removed=True)
+
+    def changed_entities(self, decision: RemovalDecision) -> Iterator[EntityState]:
+        """With the default `on_changed`: every entity whose stored state must change, removals included."""
+        self.close_all()
+        yield from self._changed
+        yield from self.removed_states(decision)

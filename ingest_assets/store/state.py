@@ -174,6 +174,10 @@ class StateStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    def view(self, pipeline: str) -> "StateView":
+        """The pipeline's state, read on demand (what the mcps stage diffs against)."""
+        return StateView(self, pipeline)
+
     def load(self, pipeline: str) -> dict[str, EntityState]:
         """Every entity the sink holds for this pipeline, removed ones included."""
         t = entity_table
@@ -191,14 +195,27 @@ class StateStore:
             conn.execute(delete(t).where(t.c.pipeline == pipeline, t.c.urn.in_([e.urn for e in chunk])))
             conn.execute(insert(t), [_row_of(pipeline, e, now) for e in chunk])
 
-    def commit_run(self, pipeline: str, run_id: str, entities: Iterable[EntityState], aspects_sent: int, removed: int) -> int:
-        """A run the sink acknowledged in full: its entities' new state and the run, in one transaction."""
+    def commit_run(self, pipeline: str, run_id: str, entities: Iterable[tuple[EntityState, bool]], aspects_sent: int) -> int:
+        """A run the sink acknowledged in full: its entities' new state and the run, in one transaction.
+
+        `entities` pairs each entity with `merge`: add its aspects to what this commit already wrote for it.
+        """
         now = time.time()
-        p = pipeline_table
-        written = 0
+        p, t = pipeline_table, entity_table
+        written = removed = 0
         with self.engine.begin() as conn:
             chunk: list[EntityState] = []
-            for entity in entities:
+            for entity, merge in entities:
+                removed += entity.removed
+                if merge:
+                    self._replace(conn, pipeline, chunk, now)
+                    written, chunk = written + len(chunk), []
+                    row = conn.execute(select(t).where(t.c.pipeline == pipeline, t.c.urn == entity.urn)).first()
+                    if row is not None:
+                        earlier = _entity_of(row)
+                        entity.aspects = {**earlier.aspects, **entity.aspects}
+                        if entity.info.scope is None:
+                            entity.info = earlier.info
                 chunk.append(entity)
                 if len(chunk) >= CHUNK:
                     self._replace(conn, pipeline, chunk, now)
@@ -329,3 +346,29 @@ class StateStore:
         finally:
             if taken:
                 self.release(pipeline, holder)
+
+
+class StateView:
+    """One pipeline's state as the diff reads it: by URN in batches, or streamed whole."""
+
+    def __init__(self, store: StateStore, pipeline: str):
+        self.store = store
+        self.pipeline = pipeline
+        self._scopes: dict = {}
+
+    def get_many(self, urns) -> dict[str, EntityState]:
+        t = entity_table
+        urns = list(urns)
+        found: dict[str, EntityState] = {}
+        with self.store.engine.connect() as conn:
+            for start in range(0, len(urns), CHUNK):
+                rows = conn.execute(select(t).where(t.c.pipeline == self.pipeline, t.c.urn.in_(urns[start:start + CHUNK])))
+                found.update((row.urn, _entity_of(row, self._scopes)) for row in rows)
+        return found
+
+    def __iter__(self) -> Iterator[EntityState]:
+        t = entity_table
+        with self.store.engine.connect() as conn:
+            rows = conn.execution_options(yield_per=2000).execute(select(t).where(t.c.pipeline == self.pipeline))
+            for row in rows:
+                yield _entity_of(row, self._scopes)
