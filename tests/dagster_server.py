@@ -43,35 +43,46 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=5)
 
 
+def _start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "w") as handle:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_for_workspace(client: "GraphQL", webserver: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        assert webserver.poll() is None, log.read_text()[-3000:]
+        try:
+            data = client("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+                          "locationOrLoadError { __typename ... on PythonError { message } } } } } }")
+            entries = data["workspaceOrError"]["locationEntries"]
+            if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                assert all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries), entries
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "dagster-webserver did not load the workspace in time"
+        time.sleep(0.5)
+
+
 @contextmanager
 def dagster_services(env: dict, logs: Path, daemon: bool = True, timeout: float = 60):
-    """Start the webserver (and the daemon) on workspace.yaml; yield a GraphQL client once the code location loaded."""
+    """Start the webserver on workspace.yaml, then the daemon; yield a GraphQL client.
+
+    The daemon starts once the webserver has loaded the workspace: two processes creating a fresh
+    SQLite instance storage at the same moment can both stamp its schema version.
+    """
     port = free_port()
     merged = {**os.environ, **env}
     processes = []
     try:
-        commands = [[str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)]]
-        if daemon:
-            commands.append([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"])
-        for index, command in enumerate(commands):
-            log = open(logs / f"service{index}.log", "w")
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=merged, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
+        webserver = _start([str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                           merged, logs / "webserver.log")
+        processes.append(webserver)
         client = GraphQL(f"http://127.0.0.1:{port}/graphql")
-        deadline = time.monotonic() + timeout
-        while True:
-            assert all(p.poll() is None for p in processes), (logs / "service0.log").read_text()[-3000:]
-            try:
-                data = client("{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
-                              "locationOrLoadError { __typename ... on PythonError { message } } } } } }")
-                entries = data["workspaceOrError"]["locationEntries"]
-                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                    assert all(e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries), entries
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "dagster-webserver did not load the workspace in time"
-            time.sleep(0.5)
+        _wait_for_workspace(client, webserver, logs / "webserver.log", timeout)
+        if daemon:
+            processes.append(_start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], merged, logs / "daemon.log"))
         yield client
     finally:
         for process in processes:

@@ -61,6 +61,7 @@ def test_launch_a_recipe_job_through_the_webserver(tmp_path, shop_db):
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     (recipes / "shop.yml").write_text(sqlite_recipe(shop_db, tmp_path / "lite.db", "shop", EXTRA))
+    (recipes / "other.yml").write_text(sqlite_recipe(shop_db, tmp_path / "other.db", "other"))
     env = {"DAGSTER_HOME": str(home), "INGEST_RECIPES_DIR": str(recipes), "INGEST_ARTIFACTS_DIR": str(tmp_path / "artifacts")}
 
     with dagster_services(env, tmp_path) as client:
@@ -69,21 +70,27 @@ def test_launch_a_recipe_job_through_the_webserver(tmp_path, shop_db):
         schedules = {s["name"]: s for s in listed["schedulesOrError"]["results"]}
         assert schedules == {"shop_schedule": {"name": "shop_schedule", "cronSchedule": "0 2 * * *", "executionTimezone": "UTC"}}
         sensors = {s["name"]: s for s in listed["sensorsOrError"]["results"]}
-        assert set(sensors) == {"shop_source_change", "shop_recipe_change"}
+        assert set(sensors) == {"shop_source_change", "shop_recipe_change", "other_recipe_change"}
         assert sensors["shop_source_change"]["minIntervalSeconds"] == 600
         assert sensors["shop_recipe_change"]["defaultStatus"] == "STOPPED"
         assert listed["instance"]["poolConfig"] == {"poolGranularity": "run", "defaultPoolLimit": 1}
         (limit,) = yaml.safe_load(listed["instance"]["runQueueConfig"]["tagConcurrencyLimitsYaml"])
         assert limit == {"key": "ingest_assets/serial", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
 
-        params = {"selector": {**repo, "jobName": "shop_job"}, "runConfigData": {}}
-        launched = [client(LAUNCH, params=params)["launchRun"] for _ in range(2)]
-        assert all(r["__typename"] == "LaunchRunSuccess" for r in launched), launched
-        run_ids = [r["run"]["runId"] for r in launched]
-        runs = _wait_for_success(client, run_ids)
-        assert [runs[rid]["status"] for rid in run_ids] == ["SUCCESS", "SUCCESS"], (tmp_path / "service1.log").read_text()[-3000:]
-        first, second = sorted(runs.values(), key=lambda r: r["startTime"])
-        assert first["endTime"] <= second["startTime"]  # the pipeline's pool let one run at a time
+        def launch(job: str) -> str:
+            result = client(LAUNCH, params={"selector": {**repo, "jobName": job}, "runConfigData": {}})["launchRun"]
+            assert result["__typename"] == "LaunchRunSuccess", result
+            return result["run"]["runId"]
+
+        run_ids = [launch("shop_job"), launch("shop_job")]
+        other_id = launch("other_job")
+        runs = _wait_for_success(client, [*run_ids, other_id])
+        assert {r["status"] for r in runs.values()} == {"SUCCESS"}, (tmp_path / "daemon.log").read_text()[-3000:]
+        first, second = sorted((runs[rid] for rid in run_ids), key=lambda r: r["startTime"])
+        assert first["endTime"] <= second["startTime"]  # one run of a pipeline at a time
+        other = runs[other_id]
+        assert other["startTime"] < first["endTime"] and first["startTime"] < other["endTime"]  # other pipelines in parallel
+        runs = {rid: runs[rid] for rid in run_ids}
 
         last_run = max(runs, key=lambda rid: runs[rid]["startTime"])
         for path, check_names in ((["shop", "snapshot"], {"no_source_failures", "snapshot_not_empty"}),
