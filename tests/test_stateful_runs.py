@@ -324,3 +324,25 @@ def test_mariadb_source_failure_removes_nothing(mariadb_catalog, write_recipe, l
     assert LiteStore(lite_url).get_aspect(mysql_urn(f"{prefix}a", "t0"), "status")["value"] == {"removed": False}
     assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))) == 0
     assert keys(sent(artifacts)) == {(mysql_urn(f"{prefix}a", "t0"), "status")}
+
+
+def test_mariadb_partitioned_runs_remove_only_inside_their_own_database(mariadb_catalog, write_recipe, lite_url, tmp_path):
+    from ingest_assets.stages import RunFiles, run_mcps, run_sink, run_snapshot
+
+    prefix, cur = mariadb_catalog
+    loaded = load_recipe(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url))))
+
+    def run_partition(db: str, run_id: str) -> list:
+        files = RunFiles.for_pipeline("fin", tmp_path / "parts", partition=f"{prefix}{db}")
+        run_snapshot(loaded, files, only_database=f"{prefix}{db}")
+        run_mcps(loaded, files, run_id, partition=f"{prefix}{db}")
+        run_sink(loaded, files, partition=f"{prefix}{db}")
+        return sent(tmp_path / "parts" / "fin" / "partitions", f"{prefix}{db}")
+
+    assert [len(run_partition(db, f"r1{db}")) for db in "abc"] == [5 + 3 * 6] * 3
+    cur.execute(f"DROP TABLE `{prefix}b`.t1")
+    cur.execute(f"DROP DATABASE `{prefix}c`")
+    assert run_partition("a", "r2a") == []  # neither b's table nor database c is a's to remove
+    assert [(m.entity_urn, m.aspect) for m in run_partition("b", "r2b")] == [(mysql_urn(f"{prefix}b", "t1"), {"removed": True})]
+    assert run_partition("c", "r2c") == []  # an emptied partition lists nothing: it removes nothing
+    assert StateStore().summary("fin")["entities"]["dataset"] == {"present": 8, "removed": 1}
