@@ -233,6 +233,16 @@ def cmd_state_show(args) -> int:
     return EXIT_OK
 
 
+def cmd_state_unlock(args) -> int:
+    store = _state_store(args)
+    try:
+        holder = store.unlock(args.pipeline)
+    finally:
+        store.close()
+    print(f"pipeline {args.pipeline}: " + (f"released the lease held by {holder}" if holder else "no run held its lease"))
+    return EXIT_OK
+
+
 def cmd_state_reset(args) -> int:
     store = _state_store(args)
     try:
@@ -268,6 +278,9 @@ def parser() -> argparse.ArgumentParser:
     state_reset = state_commands.add_parser("reset", help="forget a pipeline's state (the next run sends everything)")
     state_reset.add_argument("pipeline")
     state_reset.set_defaults(func=cmd_state_reset)
+    state_unlock = state_commands.add_parser("unlock", help="release a pipeline's lease left by a run that died")
+    state_unlock.add_argument("pipeline")
+    state_unlock.set_defaults(func=cmd_state_unlock)
 
     check = commands.add_parser("check", help="validate a recipe without connecting")
     check.add_argument("-c", "--config", required=True)

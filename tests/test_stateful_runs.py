@@ -229,8 +229,9 @@ def test_two_runs_of_one_pipeline_never_overlap(catalog, write_recipe, lite_url,
     store.acquire("fin", holder="other-host:4242")
     assert ingest(recipe) == 1
     err = capsys.readouterr().err
-    assert "pipeline fin is being run by other-host:4242" in err and "Traceback" not in err
-    store.release("fin", holder="other-host:4242")
+    assert "pipeline fin is being run by other-host:4242" in err and "state unlock fin" in err and "Traceback" not in err
+    assert main(["state", "unlock", "fin"]) == 0
+    assert "released the lease held by other-host:4242" in capsys.readouterr().out
     assert ingest(recipe) == 0
 
 

@@ -329,8 +329,16 @@ class StateStore:
                     continue
                 since = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row.acquired_at))
                 raise PipelineBusy(f"pipeline {pipeline} is being run by {row.holder} (since {since} UTC); "
-                                   f"two runs of one pipeline never overlap: wait for it, or `ingest-assets state reset {pipeline}` if that run is gone")
+                                   f"two runs of one pipeline never overlap: wait for it, or `ingest-assets state unlock {pipeline}` if that run is gone")
         raise PipelineBusy(f"pipeline {pipeline}: could not take its lease")
+
+    def unlock(self, pipeline: str) -> str | None:
+        """Drop the pipeline's lease whoever holds it (a run that died elsewhere); the holder it had, if any."""
+        lk = lock_table
+        with self.engine.begin() as conn:
+            row = conn.execute(select(lk).where(lk.c.pipeline == pipeline)).first()
+            conn.execute(delete(lk).where(lk.c.pipeline == pipeline))
+        return row.holder if row else None
 
     def release(self, pipeline: str, holder: str | None = None) -> None:
         holder = holder or lease_holder()
