@@ -177,6 +177,8 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         description=f"Ingest {loaded.recipe.source.type} into {loaded.sink_type} ({recipe_path.name}).",
         tags=_job_tags(pipeline, partitions),
         partitions_def=partitions,
+        # The three stages are a chain handing over files: one process per run, not one per step.
+        executor_def=dg.in_process_executor,
     )
     parts = PipelineDefs(pipeline, assets=[snapshot, mcps, sink], jobs=[job])
     schedule = build_schedule(loaded, job, partitions)
