@@ -279,10 +279,10 @@ class _Stream:
     `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
     """
 
-    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK):
+    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK, ahead: int = 4):
         self._prepare = prepare
         self._chunk = chunk
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
         self._rows: list = []
         self._index = 0
         self._done = False
@@ -468,14 +468,15 @@ class MySQLSource(Source):
         n = len(databases)
         params = list(databases)
         streams = {
-            "columns": _Stream(self, (_columns_sql(n), params, "SET SESSION group_concat_max_len = @@global.max_allowed_packet")),
+            # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
+            "columns": _Stream(self, (_columns_sql(n), params, "SET SESSION group_concat_max_len = @@global.max_allowed_packet"), chunk=250),
             "tables": _Stream(self, (_tables_sql(n), params)),
             "keys": _Stream(self, (_primary_keys_sql(n), params)),
             "foreign_keys": _Stream(self, lambda source, connection: self._foreign_keys_query(source, connection, databases)),
         }
         if self.config.include_views:
             # Views are parsed in their stream's thread, while the main thread still waits for COLUMNS.
-            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params), prepare=self._prepared_view, chunk=50)
+            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params), prepare=self._prepared_view, chunk=50, ahead=10)
         try:
             yield from self._merge(databases, location, streams)
         except sa_exc.OperationalError as exc:
