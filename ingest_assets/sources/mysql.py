@@ -171,10 +171,22 @@ def _in_list(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def _tables_sql(n: int) -> str:
+_TABLE, _KEY, _VIEW = 0, 1, 2
+
+
+def _objects_sql(n: int, mariadb: bool) -> str:
+    """TABLES, the primary-key rows of STATISTICS and VIEWS in one sorted stream: per table, its
+    TABLES row, then its key columns in order, then its VIEWS row (columns a..e differ by part)."""
+    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
+    in_list = _in_list(n)
     return (
-        "SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, TABLE_COMMENT, TABLE_COLLATION FROM information_schema.TABLES "
-        f"WHERE TABLE_SCHEMA IN ({_in_list(n)}) ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
+        "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, 0 AS part, 0 AS seq, TABLE_TYPE AS a, TABLE_COMMENT AS b, "
+        f"TABLE_COLLATION AS c, NULL AS d, NULL AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({in_list}) "
+        "UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 1, SEQ_IN_INDEX, COLUMN_NAME, NULL, NULL, NULL, NULL "
+        f"FROM information_schema.STATISTICS WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({in_list}) "
+        f"UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 2, 0, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
+        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({in_list}) "
+        "ORDER BY BINARY s, BINARY t, part, seq"
     )
 
 
@@ -182,9 +194,14 @@ def _tables_sql(n: int) -> str:
 _FIELD, _COLUMN, _NULL = "\x1f", "\x1e", "\x1d"
 
 
-def _columns_sql(n: int) -> str:
+def _columns_sql(n: int, mariadb: bool) -> str:
+    """GROUP_CONCAT's default limit (1 KB) would cut tables short; the statement lifts it for itself."""
+    if mariadb:
+        prefix, hint = "SET STATEMENT group_concat_max_len = 1073741824 FOR ", ""
+    else:
+        prefix, hint = "", "/*+ SET_VAR(group_concat_max_len = 1073741824) */ "
     return (
-        "SELECT TABLE_SCHEMA, TABLE_NAME, COUNT(*), GROUP_CONCAT(CONCAT_WS(0x1f, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, "
+        f"{prefix}SELECT {hint}TABLE_SCHEMA, TABLE_NAME, COUNT(*), GROUP_CONCAT(CONCAT_WS(0x1f, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, "
         "COALESCE(CHARACTER_SET_NAME, 0x1d), COALESCE(COLLATION_NAME, 0x1d), COLUMN_COMMENT) "
         "ORDER BY ORDINAL_POSITION SEPARATOR 0x1e) "
         f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
@@ -205,23 +222,6 @@ def _unpack_columns(row) -> list[list[str | None]]:
             if column[i] == _NULL:
                 column[i] = None
     return columns
-
-
-def _primary_keys_sql(n: int) -> str:
-    return (
-        "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
-        f"WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({_in_list(n)}) "
-        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, SEQ_IN_INDEX"
-    )
-
-
-def _views_sql(n: int, mariadb: bool) -> str:
-    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
-    return (
-        f"SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
-        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
-        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
-    )
 
 
 def _fk_schemas_sql(n: int) -> str:
@@ -359,6 +359,16 @@ class _Stream:
                 pass
 
 
+class _NoRows:
+    """Stands in for a stream that has nothing to say (no database in scope has foreign keys)."""
+
+    def take(self, key: tuple[str, str]) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
 def _connection_message(exc: Exception, host_port: str) -> str:
     orig = getattr(exc, "orig", None) or exc
     args = getattr(orig, "args", ())
@@ -397,6 +407,7 @@ class MySQLSource(Source):
             options = dict(cfg.options)
             connect_args = dict(options.pop("connect_args", {}) or {})
             connect_args.setdefault("connect_timeout", 10)
+            connect_args.setdefault("autocommit", True)  # we only read; spares a SET AUTOCOMMIT per connection
             ssl = {k: v for k, v in (("ca", cfg.ssl_ca), ("cert", cfg.ssl_cert), ("key", cfg.ssl_key)) if v}
             if cfg.ssl_verify_cert is not None:
                 connect_args["ssl_verify_cert"] = cfg.ssl_verify_cert
@@ -467,16 +478,15 @@ class MySQLSource(Source):
         location = self._location()
         n = len(databases)
         params = list(databases)
+        having = self._with_foreign_keys(databases)
+        mariadb = self.is_mariadb
         streams = {
             # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
-            "columns": _Stream(self, (_columns_sql(n), params, "SET SESSION group_concat_max_len = @@global.max_allowed_packet"), chunk=250),
-            "tables": _Stream(self, (_tables_sql(n), params)),
-            "keys": _Stream(self, (_primary_keys_sql(n), params)),
-            "foreign_keys": _Stream(self, lambda source, connection: self._foreign_keys_query(source, connection, databases)),
+            "columns": _Stream(self, (_columns_sql(n, mariadb), params), chunk=250),
+            # views are parsed in this stream's thread, while the main thread still waits for COLUMNS
+            "objects": _Stream(self, (_objects_sql(n, mariadb), params * 3), prepare=self._prepared_object, chunk=500),
+            "foreign_keys": _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows(),
         }
-        if self.config.include_views:
-            # Views are parsed in their stream's thread, while the main thread still waits for COLUMNS.
-            streams["views"] = _Stream(self, (_views_sql(n, self.is_mariadb), params), prepare=self._prepared_view, chunk=50, ahead=10)
         try:
             yield from self._merge(databases, location, streams)
         except sa_exc.OperationalError as exc:
@@ -488,41 +498,45 @@ class MySQLSource(Source):
                 stream.close()
             self.report.count("catalog statements", self.statements)
 
-    @staticmethod
-    def _foreign_keys_query(source: "MySQLSource", connection, databases: list[str]):
-        """KEY_COLUMN_USAGE opens every table: ask it only about databases that have foreign keys at all."""
-        having = _databases_with_foreign_keys(source, connection, databases)
-        return (_foreign_keys_sql(len(having)), having) if having else None
+    def _with_foreign_keys(self, databases: list[str]) -> list[str]:
+        """KEY_COLUMN_USAGE opens every table: it is asked only about databases that have foreign keys at all."""
+        try:
+            with self.engine.connect() as connection:
+                return _databases_with_foreign_keys(self, connection.connection.dbapi_connection, databases)
+        except sa_exc.OperationalError as exc:
+            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
+        except (sa_exc.DBAPIError, pymysql.err.MySQLError) as exc:
+            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
 
     def _merge(self, databases: list[str], location: Location, streams: dict[str, _Stream]):
-        tables = streams["tables"]
+        objects = streams["objects"]
         for database in databases:
             yield ContainerRecord(location=location, database=database)
             failures = self.report.failure_count
             while True:
-                row = tables.peek()
+                row = objects.peek()
                 if row is None or row[0].encode("utf-8") > database.encode("utf-8"):
                     break
-                tables.take((row[0], row[1]))
-                if row[0] != database:
-                    continue
-                record = self._dataset(location, row, streams)
+                rows = objects.take((row[0], row[1]))
+                if row[0] != database or rows[0][2] != _TABLE:
+                    continue  # a database out of scope, or keys/view of a table that vanished meanwhile
+                record = self._dataset(location, rows, streams)
                 if record is not None:
                     yield record
             if self.report.failure_count == failures:
                 yield ScopeRecord(location=location, database=database)
 
-    def _dataset(self, location: Location, table_row, streams: dict[str, _Stream]) -> DatasetRecord | None:
-        database, name, table_type, comment, table_collation = table_row
+    def _dataset(self, location: Location, object_rows: list, streams: dict[str, _Stream]) -> DatasetRecord | None:
+        database, name, _part, _seq, table_type, comment, table_collation, _d, _e = object_rows[0]
         key = (database, name)
-        is_view = table_type == "VIEW" or table_type == "SYSTEM VIEW"
+        is_view = table_type in ("VIEW", "SYSTEM VIEW")
         column_rows = streams["columns"].take(key)
-        key_rows = streams["keys"].take(key)
         fk_rows = streams["foreign_keys"].take(key)
-        view_rows = streams["views"].take(key) if "views" in streams else []
         if not self._wanted(database, name, is_view):
             self.report.count("filtered views" if is_view else "filtered tables")
             return None
+        primary = {r[4] for r in object_rows if r[2] == _KEY}
+        view_rows = [r for r in object_rows if r[2] == _VIEW]
         if not column_rows:
             self.report.warn(f"{database}.{name}: no columns readable (dropped meanwhile, or an invalid view)")
             unpacked = []
@@ -532,7 +546,6 @@ class MySQLSource(Source):
             except ValueError as exc:
                 self.report.fail(f"{database}.{name}: {exc}")
                 return None
-        primary = {r[2] for r in key_rows}
         columns = []
         # Plain dicts validated once per record: pydantic's core is far faster than one model per column.
         for col_name, column_type, is_nullable, charset, collation, col_comment in unpacked:
@@ -576,9 +589,15 @@ class MySQLSource(Source):
             fk.referenced_columns.append(ref_column)
         return list(keys.values())
 
+    def _prepared_object(self, row) -> tuple:
+        """Rows of the objects stream as they come, except VIEWS rows in scope: parsed for lineage right away."""
+        if row[2] != _VIEW or not self._wanted(row[0], row[1], True):
+            return row
+        return (*row[:3], self._prepared_view(row))
+
     def _prepared_view(self, view_row) -> tuple:
         """(database, name, statement, lineage or None, parse error or None) for one VIEWS row."""
-        database, name, body, definer, security, check_option, algorithm = view_row
+        database, name, _part, _seq, body, definer, security, check_option, algorithm = view_row
         statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
         if not self.config.include_view_lineage:
             return database, name, statement, None, None
@@ -587,8 +606,8 @@ class MySQLSource(Source):
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
             return database, name, statement, None, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
-    def _add_view(self, record: DatasetRecord, prepared: tuple) -> None:
-        database, name, statement, lineage, error = prepared
+    def _add_view(self, record: DatasetRecord, view_row: tuple) -> None:
+        database, name, statement, lineage, error = view_row[3]
         record.view_definition = statement
         if error is not None:
             self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({error})")
