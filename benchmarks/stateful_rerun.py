@@ -2,7 +2,7 @@
 """Change-only emission on the benchmark catalog: a first run, then a second one over the unchanged source.
 
 Runs `ingest-assets ingest` twice in fresh processes (mysql source -> datahub-lite sink, fresh state
-and store in a temporary directory) and prints for each: wall time, aspects built, aspects sent,
+and store in a temporary directory) and prints for each: wall time, aspects built (in the run, sent or not), aspects sent,
 SQL statements (MariaDB's `Questions` counter before/after) and peak RSS. The second run must send
 0 aspects and take under half the first run's wall time.
 

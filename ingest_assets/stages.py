@@ -4,6 +4,7 @@ snapshot: source -> snapshot.jsonl; mcps: snapshot.jsonl -> mcps.jsonl; sink: mc
 The Dagster assets and therefore the CLI call these; each stage writes a report beside its output.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -11,10 +12,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from .core import aspects as aspects_module
+from .core import mcp as mcp_module
+from .core import urns as urns_module
 from .core.aspects import record_mcps
 from .core.errors import IngestError, SinkFailure, SourceFailure
 from .core.handover import read_lines, write_lines
@@ -148,28 +153,50 @@ def pending_state_path(files: RunFiles) -> Path:
     return files.directory / "state.pending.jsonl"
 
 
-def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[Scope]):
-    """The snapshot's MCPs, noting each entity's scope, name and kind (filters and removal need them)."""
+def _builders_fingerprint(loaded: LoadedRecipe) -> bytes:
+    """What turns a record into MCPs besides the record: the aspect builders' code and the transformers' configs."""
+    digest = hashlib.sha256()
+    for module in (aspects_module, mcp_module, urns_module):
+        digest.update(Path(module.__file__).read_bytes())
+    for plugin, config in loaded.transformers:
+        digest.update(f"{plugin.__module__}.{plugin.__qualname__}".encode())
+        digest.update(config.model_dump_json().encode())
+    return digest.digest()
+
+
+def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[Scope], diff: StateDiff, fingerprint: bytes):
+    """The snapshot's MCPs, noting each entity's scope, name, kind and record (filters, removal and skipping need them).
+
+    A record whose digest matches the one every entity of it was stored from is not even parsed:
+    nothing in it changed, and an unchanged catalog costs reading the snapshot file, not rebuilding it.
+    """
     shared_scopes: dict[tuple, Scope] = {}
-    for line in read_lines(files.snapshot):
-        record = record_from_json(line)
-        loc = record.location
-        if isinstance(record, DatasetRecord):
-            database, schema = record.table.database, record.table.schema_name
-            name = ".".join(p for p in (database, schema, record.table.name) if p is not None)
-            kind = record.subtype
-        else:
-            database, schema = record.database, record.schema_name
-            name, kind = schema or database, "Schema" if schema is not None else "Database"
-        key = (loc.platform, loc.env, loc.instance, database, schema)
-        scope = shared_scopes.setdefault(key, Scope(*key))
-        if isinstance(record, ScopeRecord):
-            scopes.append(scope)
-            continue
-        info = EntityInfo(scope, name, kind)
-        for mcp in record_mcps(record):
-            infos.setdefault(mcp.entity_urn, info)
-            yield mcp
+    lines = read_lines(files.snapshot)
+    while chunk := list(islice(lines, 500)):
+        digests = [hashlib.sha256(fingerprint + line.rstrip("\n").encode("utf-8")).hexdigest()[:32] for line in chunk]
+        unchanged = diff.unchanged_records(digests)
+        for line, digest in zip(chunk, digests):
+            if digest in unchanged:
+                continue
+            record = record_from_json(line)
+            loc = record.location
+            if isinstance(record, DatasetRecord):
+                database, schema = record.table.database, record.table.schema_name
+                name = ".".join(p for p in (database, schema, record.table.name) if p is not None)
+                kind = record.subtype
+            else:
+                database, schema = record.database, record.schema_name
+                name, kind = schema or database, "Schema" if schema is not None else "Database"
+            key = (loc.platform, loc.env, loc.instance, database, schema)
+            scope = shared_scopes.setdefault(key, Scope(*key))
+            if isinstance(record, ScopeRecord):
+                scopes.append(scope)
+                continue
+            mcps = list(record_mcps(record))
+            info = EntityInfo(scope, name, kind, digest, len({mcp.entity_urn for mcp in mcps}))
+            for mcp in mcps:
+                infos.setdefault(mcp.entity_urn, info)
+                yield mcp
 
 
 _SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "pg_catalog"})
@@ -247,7 +274,7 @@ def run_mcps(
             diff = StateDiff(store.view(loaded.pipeline_name), full_refresh=full_refresh, on_changed=pending)
             infos: dict[str, EntityInfo] = {}
             scopes: list[Scope] = []
-            stream = _snapshot_mcps(files, infos, scopes)
+            stream = _snapshot_mcps(files, infos, scopes, diff, _builders_fingerprint(loaded))
             for plugin, config in loaded.transformers:
                 stream = plugin(config, report).transform(stream)
             stamped = _stamp(stream, run_id, loaded.pipeline_name)

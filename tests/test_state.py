@@ -249,3 +249,31 @@ def test_an_entity_whose_mcps_come_apart_is_merged_not_truncated(tmp_path):
     diff = StateDiff(store.view("p"), window=2)
     assert list(diff.select(stream, chunk_size=1)) == []
     assert diff.counts["entities seen before"] == 2 and diff.counts["aspects unchanged"] == 4
+
+
+def test_a_record_is_skipped_only_when_every_entity_of_it_is_stored_whole():
+    info = EntityInfo(SHOP, "shop.v", "View", "digest-v", 2)
+    view = EntityState(_urn("shop", "v"), "dataset", info, {"status": "s"})
+    query = EntityState("urn:li:query:view_1", "query", info, {"status": "q", "querySubjects": "qs"})
+    diff = StateDiff({view.urn: view, query.urn: query})
+    assert diff.unchanged_records(["digest-v", "other"]) == {"digest-v"}
+    assert diff.seen == {view.urn, query.urn} and diff.counts["aspects unchanged"] == 3
+    assert StateDiff({view.urn: view}).unchanged_records(["digest-v"]) == set()  # the query entity is missing
+    assert StateDiff({view.urn: view, query.urn: query}, full_refresh=True).unchanged_records(["digest-v"]) == set()
+    removed = EntityState(query.urn, "query", info, {"status": REMOVED_STATUS_HASH})
+    assert StateDiff({view.urn: view, query.urn: removed}).unchanged_records(["digest-v"]) == set()
+
+
+def test_state_stores_made_before_records_were_tracked_get_the_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("""CREATE TABLE ingest_state_entity (pipeline VARCHAR(200) NOT NULL, urn VARCHAR(500) NOT NULL,
+            entity_type VARCHAR(64) NOT NULL, platform VARCHAR(100), env VARCHAR(50), instance VARCHAR(200),
+            database_name VARCHAR(200), schema_name VARCHAR(200), name VARCHAR(700), kind VARCHAR(50),
+            aspects TEXT NOT NULL, removed BOOLEAN NOT NULL, updated_at FLOAT NOT NULL, PRIMARY KEY (pipeline, urn))""")
+    store = StateStore(f"sqlite:///{path}")
+    entities = _first_run({SHOP: ["a"]})
+    store.commit_run("p", "r", ((e, False) for e in entities.values()), 2)
+    assert store.load("p") == entities

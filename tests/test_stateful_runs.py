@@ -73,6 +73,19 @@ def test_unchanged_rerun_sends_nothing_and_one_altered_column_sends_one_aspect(c
     assert len(sent(artifacts)) == FULL_RUN_MCPS
 
 
+def test_a_new_transformer_sends_exactly_what_it_adds(catalog, write_recipe, lite_url, artifacts):
+    recipe = write_recipe(recipe_text(catalog, lite_sink(lite_url)))
+    assert ingest(recipe) == 0
+    tagged = json.loads(recipe.read_text())
+    tagged["transformers"] = [{"type": "simple_add_dataset_tags", "config": {"tag_urns": ["urn:li:tag:finance"]}}]
+    recipe.write_text(json.dumps(tagged))
+    assert ingest(recipe) == 0
+    added = sent(artifacts)
+    assert keys(added) == {(dataset_urn(t), "globalTags") for t in TABLES + ["big_invoices"]}
+    assert ingest(recipe) == 0
+    assert sent(artifacts) == []
+
+
 def test_file_sink_holds_only_what_changed(catalog, write_recipe, tmp_path):
     out = tmp_path / "out.json"
     recipe = write_recipe(recipe_text(catalog, json.dumps({"type": "file", "config": {"filename": str(out)}})))

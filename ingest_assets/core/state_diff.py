@@ -94,6 +94,10 @@ class EntityInfo:
     scope: Scope | None = None
     name: str | None = None
     kind: str | None = None
+    record: str | None = None
+    """Digest of the snapshot record the entity came from (with the builders and transformers)."""
+    record_entities: int = 0
+    """How many entities that record makes: a record is skipped only when all of them are stored whole."""
 
 
 @dataclass(slots=True)
@@ -112,11 +116,13 @@ class EntityState:
 
     def to_json(self) -> dict:
         return {"urn": self.urn, "entity_type": self.entity_type, "scope": self.info.scope.to_json() if self.info.scope else None,
-                "name": self.info.name, "kind": self.info.kind, "aspects": self.aspects, "removed": self.removed}
+                "name": self.info.name, "kind": self.info.kind, "record": self.info.record,
+                "record_entities": self.info.record_entities, "aspects": self.aspects, "removed": self.removed}
 
     @classmethod
     def from_json(cls, data: dict) -> "EntityState":
-        info = EntityInfo(Scope.from_json(data.get("scope")), data.get("name"), data.get("kind"))
+        info = EntityInfo(Scope.from_json(data.get("scope")), data.get("name"), data.get("kind"),
+                          data.get("record"), data.get("record_entities") or 0)
         return cls(data["urn"], data["entity_type"], info, dict(data.get("aspects") or {}), bool(data.get("removed")))
 
 
@@ -135,6 +141,8 @@ class PreviousState(Protocol):
 
     def get_many(self, urns: Collection[str]) -> dict[str, EntityState]: ...
 
+    def by_records(self, digests: Collection[str]) -> dict[str, list[EntityState]]: ...
+
     def __iter__(self) -> Iterator[EntityState]: ...
 
 
@@ -146,6 +154,13 @@ class MappingState:
 
     def get_many(self, urns: Collection[str]) -> dict[str, EntityState]:
         return {urn: self.entities[urn] for urn in urns if urn in self.entities}
+
+    def by_records(self, digests: Collection[str]) -> dict[str, list[EntityState]]:
+        wanted, found = set(digests), {}
+        for entity in self.entities.values():
+            if entity.info.record in wanted:
+                found.setdefault(entity.info.record, []).append(entity)
+        return found
 
     def __iter__(self) -> Iterator[EntityState]:
         return iter(self.entities.values())
@@ -174,6 +189,28 @@ class StateDiff:
         self._open: dict[str, tuple[EntityState, EntityState | None, int]] = {}
         self._reopened: set[str] = set()
         self._chunk = 0
+
+    def unchanged_records(self, digests: Collection[str]) -> set[str]:
+        """The snapshot records whose every entity the sink holds whole from that very record: no need to build them.
+
+        Their entities count as seen and their aspects as unchanged. Never on a full refresh.
+        """
+        if self.full_refresh or not digests:
+            return set()
+        unchanged = set()
+        for digest, entities in self.previous.by_records(digests).items():
+            if len(entities) != entities[0].info.record_entities or any(e.is_removed or e.urn in self.seen for e in entities):
+                continue
+            unchanged.add(digest)
+            for entity in entities:
+                self.seen.add(entity.urn)
+                self.counts["entities seen before"] += 1
+                self.counts[f"entities {entity.entity_type}"] += 1
+                self.counts["aspects unchanged"] += len(entity.aspects)
+                scope = entity.info.scope
+                if scope is not None:
+                    self.databases.add((scope.platform, scope.env, scope.instance, scope.database))
+        return unchanged
 
     def select(self, mcps: Iterable[tuple[MCP, EntityInfo | None]], chunk_size: int = 1000) -> Iterator[MCP]:
         """The MCPs to send, looking up previous states a chunk at a time."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -56,6 +58,9 @@ entity_table = Table(
     Column("aspects", Text, nullable=False),
     Column("removed", Boolean, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("record", String(32)),
+    Column("record_entities", Integer),
+    Index("ix_ingest_state_entity_record", "pipeline", "record"),
 )
 pipeline_table = Table(
     "ingest_state_pipeline",
@@ -141,6 +146,7 @@ def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
         "schema_name": scope.schema if scope else None, "name": entity.info.name, "kind": entity.info.kind,
         "aspects": json.dumps(entity.aspects, sort_keys=True, separators=(",", ":")),
         "removed": entity.removed, "updated_at": now,
+        "record": entity.info.record, "record_entities": entity.info.record_entities,
     }
 
 
@@ -155,7 +161,8 @@ def _entity_of(row, scopes: dict | None = None) -> EntityState:
         key = (row.platform, row.env, row.instance, row.database_name, row.schema_name)
         scope = scopes.setdefault(key, Scope(*key)) if scopes is not None else Scope(*key)
     aspects = json.loads(row.aspects, object_pairs_hook=_interned)
-    return EntityState(row.urn, sys.intern(row.entity_type), EntityInfo(scope, row.name, row.kind), aspects, bool(row.removed))
+    info = EntityInfo(scope, row.name, row.kind, row.record, row.record_entities or 0)
+    return EntityState(row.urn, sys.intern(row.entity_type), info, aspects, bool(row.removed))
 
 
 class StateStore:
@@ -164,8 +171,18 @@ class StateStore:
         self.engine = _engine(self.url)
         try:
             metadata.create_all(self.engine)
+            self._add_record_columns()
         except SQLAlchemyError as exc:
             raise ConnectionFailure(f"cannot open state store {self.display_url}: {redact(str(exc).splitlines()[0])}") from None
+
+    def _add_record_columns(self) -> None:
+        """State stores made before records were tracked get the two columns (and their index)."""
+        if "record" in {c["name"] for c in inspect(self.engine).get_columns(entity_table.name)}:
+            return
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {entity_table.name} ADD COLUMN record VARCHAR(32)")
+            conn.exec_driver_sql(f"ALTER TABLE {entity_table.name} ADD COLUMN record_entities INTEGER")
+        entity_table.indexes.copy().pop().create(self.engine, checkfirst=True)
 
     @property
     def display_url(self) -> str:
@@ -250,6 +267,7 @@ class StateStore:
                     entity = EntityState(urn, template.entity_type if template else urn.split(":")[2],
                                          template.info if template else EntityInfo())
                 entity.aspects.update(aspects)
+                entity.info = EntityInfo(entity.info.scope, entity.info.name, entity.info.kind)  # partial: never skipped
                 merged.append(entity)
             self._replace(conn, pipeline, merged, now)
         return sum(len(a) for a in acknowledged.values())
@@ -372,6 +390,17 @@ class StateView:
             for start in range(0, len(urns), CHUNK):
                 rows = conn.execute(select(t).where(t.c.pipeline == self.pipeline, t.c.urn.in_(urns[start:start + CHUNK])))
                 found.update((row.urn, _entity_of(row, self._scopes)) for row in rows)
+        return found
+
+    def by_records(self, digests) -> dict[str, list[EntityState]]:
+        t = entity_table
+        digests = list(digests)
+        found: dict[str, list[EntityState]] = {}
+        with self.store.engine.connect() as conn:
+            for start in range(0, len(digests), CHUNK):
+                rows = conn.execute(select(t).where(t.c.pipeline == self.pipeline, t.c.record.in_(digests[start:start + CHUNK])))
+                for row in rows:
+                    found.setdefault(row.record, []).append(_entity_of(row, self._scopes))
         return found
 
     def __iter__(self) -> Iterator[EntityState]:
