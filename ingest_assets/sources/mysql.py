@@ -1,10 +1,11 @@
 """MySQL and MariaDB: databases, tables, views, columns, keys, comments and view lineage.
 
 Everything comes from `information_schema` in a fixed number of statements whatever the table
-count: one per catalog table (TABLES, COLUMNS, STATISTICS, VIEWS, and for foreign keys
-REFERENTIAL_CONSTRAINTS then KEY_COLUMN_USAGE), each sorted by (schema, table) in byte order and
-streamed on its own connection. The streams are merge-joined here one table at a time, so memory
-stays flat however large the catalog is, and the server works on all of them at once.
+count: COLUMNS packed one row per table; TABLES, the primary-key rows of STATISTICS and VIEWS in one
+UNION; KEY_COLUMN_USAGE only for databases that InnoDB says have foreign keys. Each is sorted by
+(schema, table) in byte order and streamed on its own connection; the streams are merge-joined here
+one table at a time, so memory stays flat however large the catalog is, and the server works on
+them at once.
 
 The output equals DataHub's mysql source: native types spelt as SQLAlchemy's MySQL dialect
 reflects them (`BIGINT(20)`, `DECIMAL(18, 4)`), view definitions as `SHOW CREATE VIEW` prints
@@ -30,7 +31,7 @@ from sqlalchemy.engine import URL, Engine
 from ..core.errors import ConnectionFailure, SourceFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
-from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from ..core.records import ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from ..lineage import view_lineage
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
