@@ -120,14 +120,6 @@ def _stamp(mcps, run_id: str, pipeline: str):
         yield mcp
 
 
-def build_mcps(loaded: LoadedRecipe, files: RunFiles, report: StageReport):
-    """The run's MCPs, streamed: records -> aspects -> transformers."""
-    stream = (mcp for line in read_lines(files.snapshot) for mcp in record_mcps(record_from_json(line)))
-    for plugin, config in loaded.transformers:
-        stream = plugin(config, report).transform(stream)
-    return stream
-
-
 def state_store_for(loaded: LoadedRecipe, state_url: str | None = None) -> StateStore:
     """The `ingest` resource's `state_url` (deployment-wide), else the recipe's `state.url`, else INGEST_STATE_URL, else embedded."""
     recipe_url = loaded.recipe.state.url if loaded.recipe.state else None
@@ -381,8 +373,13 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
             yield MCP.from_line(line)
 
     def keep_acknowledged() -> None:
-        """A failed run: the aspects the sink holds are facts; the run itself (removals, last run) does not advance."""
+        """A failed run: the aspects the sink holds are facts; the run itself (removals, last run) does not advance.
+
+        A sink that holds nothing until it closed successfully (`Sink.atomic`, a file written whole) holds
+        nothing after a failure, so nothing is recorded."""
         acked_file.close()
+        if sink.atomic:
+            return
         try:
             recorded = 0
             for chunk in _acknowledged_chunks(acked_path):

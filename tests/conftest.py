@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest_assets.core import secrets
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT.parent / "shared" / "reference" / "datahub_mysql_sample.json"
 
@@ -26,6 +28,7 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("INGEST_LITE_URL", raising=False)
     monkeypatch.delenv("INGEST_ARTIFACTS_DIR", raising=False)
     monkeypatch.delenv("INGEST_STATE_URL", raising=False)
+    monkeypatch.setattr(secrets, "_known", set())  # secrets one test registers must not mask another's output
     return home
 
 

@@ -360,3 +360,20 @@ def test_mariadb_partitioned_runs_remove_only_inside_their_own_database(mariadb_
     assert [(m.entity_urn, m.aspect) for m in run_partition("b", "r2b")] == [(mysql_urn(f"{prefix}b", "t1"), {"removed": True})]
     assert run_partition("c", "r2c") == []  # an emptied partition lists nothing: it removes nothing
     assert StateStore().summary("fin")["entities"]["dataset"] == {"present": 8, "removed": 1}
+
+
+def test_a_file_sink_that_fails_midway_holds_nothing_so_the_next_run_sends_everything(catalog, write_recipe, tmp_path, artifacts):
+    from ingest_assets.core.errors import SinkFailure
+    from ingest_assets.stages import RunFiles, run_sink
+
+    out = tmp_path / "out.json"
+    recipe = write_recipe(recipe_text(catalog, json.dumps({"type": "file", "config": {"filename": str(out)}})))
+    assert ingest(recipe, "--dry-run") == 0
+    files = RunFiles.for_pipeline("fin", artifacts)
+    lines = files.mcps.read_text().splitlines()
+    files.mcps.write_text("\n".join(lines[:30] + ["{corrupted hand-over line"] + lines[30:]) + "\n")
+    with pytest.raises(SinkFailure):
+        run_sink(load_recipe(recipe), files)
+    assert not out.exists()  # the file sink writes whole files: 30 MCPs written before the failure are not held
+    assert ingest(recipe) == 0
+    assert len(json.loads(out.read_text())) == FULL_RUN_MCPS

@@ -61,6 +61,9 @@ Ack = Callable[[MCP], None]
 
 class Sink(ABC):
     config_model: ClassVar[type[PluginConfig]]
+    atomic: ClassVar[bool] = False
+    """True when the sink holds nothing until `close()` succeeded (a file written whole and renamed into
+    place): the acknowledgements of a run that failed are then void."""
 
     def __init__(self, config: PluginConfig, report: StageReport):
         self.config = config

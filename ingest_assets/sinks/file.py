@@ -15,7 +15,10 @@ class FileSinkConfig(PluginConfig):
 
 
 class FileSink(Sink):
+    """Writes to a temporary name and renames at the end, so the file appears whole or not at all."""
+
     config_model = FileSinkConfig
+    atomic = True
     config: FileSinkConfig
 
     def check(self) -> None:
