@@ -29,7 +29,15 @@ from .core.recipe import LoadedRecipe
 from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
 from .core.report import StageReport
 from .core.secrets import redact
-from .core.state_diff import EntityInfo, EntityState, RemovalDecision, Scope, StateDiff, mcp_digest
+from .core.state_diff import (
+    EntityInfo,
+    EntityState,
+    RemovalDecision,
+    Scope,
+    StateDiff,
+    mcp_digest,
+)
+from .store.database import instance_home
 from .store.state import StateStore
 
 log = logging.getLogger("ingest_assets")
@@ -39,9 +47,7 @@ def artifacts_root() -> Path:
     """Where stage files live: INGEST_ARTIFACTS_DIR, else beside the Dagster instance, else ~/.ingest_assets."""
     if os.environ.get("INGEST_ARTIFACTS_DIR"):
         return Path(os.environ["INGEST_ARTIFACTS_DIR"])
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"]) / "ingest_assets" / "artifacts"
-    return Path(os.environ.get("INGEST_ASSETS_HOME", Path.home() / ".ingest_assets")) / "artifacts"
+    return instance_home() / "artifacts"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 from sqlalchemy import (
     BigInteger,
@@ -21,19 +20,17 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
-    create_engine,
-    event,
     func,
     or_,
     select,
     tuple_,
 )
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.errors import ConnectionFailure
 from ..core.mcp import MCP, canonical_json
 from ..core.secrets import redact
+from .database import display_url, open_engine, user_home
 
 metadata = MetaData()
 aspects_table = Table(
@@ -54,27 +51,7 @@ ACTOR = "urn:li:corpuser:__datahub_system"
 def default_url() -> str:
     if os.environ.get("INGEST_LITE_URL"):
         return os.environ["INGEST_LITE_URL"]
-    home = Path(os.environ.get("INGEST_ASSETS_HOME", Path.home() / ".ingest_assets"))
-    return f"sqlite:///{home / 'lite.db'}"
-
-
-def _engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConnectionFailure(f"not a SQLAlchemy database URL: {redact(url)}") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed)
-    if parsed.get_backend_name() == "sqlite":
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-    return engine
+    return f"sqlite:///{user_home() / 'lite.db'}"
 
 
 def entity_type_of(urn: str) -> str:
@@ -87,11 +64,11 @@ class LiteStore:
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
-        self.engine = _engine(self.url)
+        self.engine = open_engine(self.url, "metadata store")
         try:
             metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
-            raise ConnectionFailure(f"cannot open metadata store {redact(self.url)}: {redact(str(exc).splitlines()[0])}") from None
+            raise ConnectionFailure(f"cannot open metadata store {display_url(self.url)}: {redact(str(exc).splitlines()[0])}") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -25,21 +24,19 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     inspect,
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..core.errors import ConnectionFailure, IngestError
 from ..core.secrets import redact
 from ..core.state_diff import EntityInfo, EntityState, Scope
+from .database import display_url, instance_home, open_engine
 
 metadata = MetaData()
 entity_table = Table(
@@ -89,52 +86,16 @@ class PipelineBusy(IngestError):
     exit_code = 1
 
 
-def state_home() -> Path:
-    if os.environ.get("DAGSTER_HOME"):
-        return Path(os.environ["DAGSTER_HOME"]) / "ingest_assets"
-    return Path(os.environ.get("INGEST_ASSETS_HOME", Path.home() / ".ingest_assets"))
-
-
 def default_url() -> str:
     """INGEST_STATE_URL, else SQLite beside the Dagster instance ($DAGSTER_HOME/ingest_assets/state.db) or in ~/.ingest_assets."""
     if os.environ.get("INGEST_STATE_URL"):
         return os.environ["INGEST_STATE_URL"]
-    return f"sqlite:///{state_home() / 'state.db'}"
+    return f"sqlite:///{instance_home() / 'state.db'}"
 
 
 def lease_holder() -> str:
     """This process: a second acquire from it is re-entrant (the CLI holds it around its in-process run)."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def display_url(url: str) -> str:
-    """The URL without its password, for reports and errors."""
-    try:
-        return redact(make_url(url).render_as_string(hide_password=True))
-    except ArgumentError:
-        return "an invalid URL"
-
-
-def _engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConnectionFailure(f"not a SQLAlchemy database URL for the state store: {display_url(url)}") from None
-    sqlite = parsed.get_backend_name() == "sqlite"
-    if sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = create_engine(parsed, pool_pre_ping=not sqlite)
-    except (ArgumentError, ImportError) as exc:
-        raise ConnectionFailure(f"cannot use state store {display_url(url)}: {redact(str(exc).splitlines()[0])}") from None
-    if sqlite:
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-    return engine
 
 
 def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
@@ -168,7 +129,7 @@ def _entity_of(row, scopes: dict | None = None) -> EntityState:
 class StateStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
-        self.engine = _engine(self.url)
+        self.engine = open_engine(self.url, "state store")
         try:
             metadata.create_all(self.engine)
             self._add_record_columns()
