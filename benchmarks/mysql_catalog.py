@@ -88,6 +88,9 @@ def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
             home = tmp / f"home{attempt}"
             for label in ("first run", "unchanged rerun"):
                 report = tmp / "report.json"
+                report.unlink(missing_ok=True)
+                for stale in home.glob("**/*.report.json"):
+                    stale.unlink()
                 before = questions(host, port)
                 wall, rss, code = run_cli(recipe, home, report)
                 statements = questions(host, port) - before - 1  # our own SHOW STATUS counts once
