@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+import orjson
 from sqlalchemy.exc import SQLAlchemyError
 
 from .core import aspects as aspects_module
@@ -267,7 +268,7 @@ def run_mcps(
             write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
 
             def pending(entity: EntityState, merge: bool) -> None:
-                write_state(json.dumps({**entity.to_json(), "merge": merge}, separators=(",", ":")))
+                write_state(orjson.dumps({**entity.to_json(), "merge": merge}).decode("utf-8"))
 
             diff = StateDiff(store.view(loaded.pipeline_name), full_refresh=full_refresh, on_changed=pending)
             infos: dict[str, EntityInfo] = {}
@@ -327,13 +328,13 @@ def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[tuple[EntitySt
         return None, iter(())
     lines = read_lines(path)
     meta = json.loads(next(lines))
-    return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(json.loads, lines))
+    return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(orjson.loads, lines))
 
 
 def _acknowledged_chunks(path: Path, size: int = 5000) -> Iterator[dict[str, dict[str, str]]]:
     chunk: dict[str, dict[str, str]] = {}
     for line in read_lines(path):
-        urn, aspect, digest = json.loads(line)
+        urn, aspect, digest = orjson.loads(line)
         chunk.setdefault(urn, {})[aspect] = digest
         if len(chunk) >= size:
             yield chunk
@@ -368,7 +369,7 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
     def ack(mcp: MCP) -> None:
         """Acknowledgements go to a file, not memory: a failed run records them afterwards."""
         acked["mcps"] += 1
-        acked_file.write(json.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + "\n")
+        acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]).decode("utf-8") + "\n")
 
     total = 0
 

@@ -2,7 +2,10 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
+
+import orjson
 
 PEGASUS = "com.linkedin.pegasus2avro."
 SHORT = "com.linkedin."
@@ -34,7 +37,16 @@ def to_pegasus_names(aspect: dict) -> dict:
 
 
 def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact, key-sorted JSON (what aspect hashes are taken of, and what REST carries as the aspect's value)."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+
+
+_SHORT_UNION_KEY = re.compile(r'"com\.linkedin\.(?!pegasus2avro\.)(?=[\w.]+"\s*:)')
+
+
+def pegasus_json(text: str) -> str:
+    """`to_pegasus_names` on serialized JSON: only keys (a quoted name followed by a colon) are renamed."""
+    return _SHORT_UNION_KEY.sub('"com.linkedin.pegasus2avro.', text)
 
 
 @dataclass(slots=True)
@@ -45,10 +57,14 @@ class MCP:
     aspect: dict
     change_type: str = "UPSERT"
     system_metadata: dict = field(default_factory=dict)
+    known_hash: str | None = field(default=None, compare=False, repr=False)
+    """The aspect's hash once computed; carried in the hand-over line so no stage hashes twice."""
 
     def aspect_hash(self) -> str:
         """Content hash of the aspect alone (never the system metadata): what change detection compares."""
-        return hashlib.sha256(canonical_json(self.aspect).encode("utf-8")).hexdigest()
+        if self.known_hash is None:
+            self.known_hash = hashlib.sha256(orjson.dumps(self.aspect, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return self.known_hash
 
     def _envelope(self, aspect_wire: dict) -> dict:
         obj = {
@@ -65,12 +81,19 @@ class MCP:
     def to_file_obj(self) -> dict:
         return self._envelope({"json": to_pegasus_names(self.aspect)})
 
+    def to_file_json(self) -> str:
+        """`to_file_obj` serialized, one line."""
+        return pegasus_json(orjson.dumps(self._envelope({"json": self.aspect})).decode("utf-8"))
+
     def to_rest_obj(self) -> dict:
         return self._envelope({"value": canonical_json(self.aspect), "contentType": "application/json"})
 
     def to_line(self) -> str:
-        """Our hand-over form between stages: the file form with short union names, one line."""
-        return json.dumps(self._envelope({"json": self.aspect}), separators=(",", ":"), ensure_ascii=False)
+        """Our hand-over form between stages: the file form with short union names (and the hash, if known), one line."""
+        envelope = self._envelope({"json": self.aspect})
+        if self.known_hash is not None:
+            envelope["aspectHash"] = self.known_hash
+        return orjson.dumps(envelope).decode("utf-8")
 
     @classmethod
     def from_obj(cls, obj: dict, long_names: bool = True) -> "MCP":
@@ -95,9 +118,10 @@ class MCP:
             aspect=to_short_names(aspect) if long_names else aspect,
             change_type=obj.get("changeType", "UPSERT"),
             system_metadata=obj.get("systemMetadata") or {},
+            known_hash=obj.get("aspectHash") if not long_names else None,
         )
 
     @classmethod
     def from_line(cls, line: str | bytes) -> "MCP":
         marker = "pegasus2avro" if isinstance(line, str) else b"pegasus2avro"
-        return cls.from_obj(json.loads(line), long_names=marker in line)
+        return cls.from_obj(orjson.loads(line), long_names=marker in line)

@@ -1,6 +1,5 @@
 """DataHub's file format: one JSON array of MCPs with `{"json": ...}` aspects, written as a stream."""
 
-import json
 import os
 from pathlib import Path
 
@@ -41,7 +40,7 @@ class FileSink(Sink):
             handle.write("[")
             for mcp in mcps:
                 handle.write(",\n" if written else "\n")
-                handle.write(json.dumps(mcp.to_file_obj(), indent=None, ensure_ascii=False))
+                handle.write(mcp.to_file_json())
                 written += 1
                 ack(mcp)
             handle.write("\n]\n" if written else "]\n")

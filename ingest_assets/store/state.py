@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import orjson
 from sqlalchemy import (
     Boolean,
     Column,
@@ -105,7 +106,7 @@ def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
         "platform": scope.platform if scope else None, "env": scope.env if scope else None,
         "instance": scope.instance if scope else None, "database_name": scope.database if scope else None,
         "schema_name": scope.schema if scope else None, "name": entity.info.name, "kind": entity.info.kind,
-        "aspects": json.dumps(entity.aspects, sort_keys=True, separators=(",", ":")),
+        "aspects": orjson.dumps(entity.aspects, option=orjson.OPT_SORT_KEYS).decode("utf-8"),
         "removed": entity.removed, "updated_at": now,
         "record": entity.info.record, "record_entities": entity.info.record_entities,
     }
