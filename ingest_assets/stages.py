@@ -11,6 +11,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -81,6 +82,24 @@ def _unexpected(what: str, exc: Exception) -> str:
     return redact(f"{what}: {type(exc).__name__}: {first}")
 
 
+@contextmanager
+def _failures_reported(report: StageReport, path: Path, what: str, failure: type[IngestError], before_save=None):
+    """Any exception is recorded in the stage's saved report and leaves as one line: ours as they are, a
+    bug or an unexpected driver error as `failure` ("<what>: <type>: <first line>", secrets redacted)."""
+    try:
+        yield
+    except Exception as exc:
+        expected = isinstance(exc, IngestError)
+        message = str(exc) if expected else _unexpected(what, exc)
+        report.fail(message)
+        if before_save is not None:
+            before_save()
+        report.finish().save(path)
+        if expected:
+            raise
+        raise failure(message) from None
+
+
 def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_database: str | None = None) -> StageReport:
     """Stream the source's records into snapshot.jsonl; `preview` stops after that many datasets.
 
@@ -93,7 +112,8 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
     log.info("snapshot: reading %s source", loaded.recipe.source.type)
     datasets = 0
     try:
-        with write_lines(files.snapshot) as write:
+        with _failures_reported(report, files.report("snapshot"), f"{loaded.recipe.source.type} source failed", SourceFailure), \
+                write_lines(files.snapshot) as write:
             for record in source.extract():
                 if record.kind == "scope" and preview:
                     continue
@@ -104,15 +124,6 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
                     if preview and datasets >= preview:
                         report.warn(f"preview: stopped after {preview} datasets")
                         break
-    except IngestError as exc:
-        report.fail(str(exc))
-        report.finish().save(files.report("snapshot"))
-        raise
-    except Exception as exc:  # a source bug or an unexpected driver error: one line, no secrets
-        message = _unexpected(f"{loaded.recipe.source.type} source failed", exc)
-        report.fail(message)
-        report.finish().save(files.report("snapshot"))
-        raise SourceFailure(message) from None
     finally:
         source.close()
     report.finish().save(files.report("snapshot"))
@@ -262,7 +273,8 @@ def run_mcps(
     partition = _partition_of(files, partition)
     store = state_store_for(loaded, state_url)
     try:
-        with store.lease(_lease_name(loaded, partition)), write_lines(files.mcps) as write, \
+        with _failures_reported(report, files.report("mcps"), "building MCPs failed", SourceFailure), \
+                store.lease(_lease_name(loaded, partition)), write_lines(files.mcps) as write, \
                 write_lines(pending_state_path(files)) as write_state:
             # both files appear together, or neither: the sink stage commits the one with the other
             write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
@@ -295,15 +307,6 @@ def run_mcps(
                 report.count("mcps")
             for entity in diff.removed_states(decision):
                 pending(entity, False)
-    except IngestError as exc:
-        report.fail(str(exc))
-        report.finish().save(files.report("mcps"))
-        raise
-    except Exception as exc:
-        message = _unexpected("building MCPs failed", exc)
-        report.fail(message)
-        report.finish().save(files.report("mcps"))
-        raise SourceFailure(message) from None
     finally:
         store.close()
     if decision.warning:
@@ -398,26 +401,17 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
             report.warn(_unexpected("state store could not record the acknowledged aspects", exc))
 
     log.info("sink: sending to %s", loaded.sink_type)
+    def after_failure() -> None:
+        report.count("acknowledged", acked["mcps"])
+        keep_acknowledged()
+
     try:
-        try:
+        with _failures_reported(report, files.report("sink"), f"{loaded.sink_type} sink failed", SinkFailure, after_failure):
             try:
                 sink.check()
                 sink.write(stream(), ack)
             finally:
                 sink.close()
-        except IngestError as exc:
-            report.fail(str(exc))
-            report.count("acknowledged", acked["mcps"])
-            keep_acknowledged()
-            report.finish().save(files.report("sink"))
-            raise
-        except Exception as exc:
-            message = _unexpected(f"{loaded.sink_type} sink failed", exc)
-            report.fail(message)
-            report.count("acknowledged", acked["mcps"])
-            keep_acknowledged()
-            report.finish().save(files.report("sink"))
-            raise SinkFailure(message) from None
         report.count("acknowledged", acked["mcps"])
         report.count("sent", total)
         if acked["mcps"] < total:
@@ -427,27 +421,16 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
             raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
         acked_file.close()
         meta, pending = _read_pending(files)
-        try:
+        with _failures_reported(report, files.report("sink"), "state store could not commit the run (the next run re-sends it)", SinkFailure):
             if meta is None:
                 report.count("state aspects recorded", sum(
                     store.record_acknowledged(loaded.pipeline_name, chunk, {}) for chunk in _acknowledged_chunks(acked_path)))
             else:
                 written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total)
                 report.count("state entities written", written)
-        except SQLAlchemyError as exc:
-            message = _unexpected("state store could not commit the run (the next run re-sends it)", exc)
-            report.fail(message)
-            report.finish().save(files.report("sink"))
-            raise SinkFailure(message) from None
     finally:
         acked_file.close()
         acked_path.unlink(missing_ok=True)
     report.finish().save(files.report("sink"))
     log.info("sink: %d MCPs acknowledged in %.2f s", acked["mcps"], report.duration)
     return report
-
-
-def run_report_markdown(loaded: LoadedRecipe, reports: list[StageReport]) -> str:
-    lines = [f"## {loaded.pipeline_name}: {loaded.recipe.source.type} -> {loaded.sink_type}", ""]
-    lines += [r.markdown() for r in reports]
-    return "\n".join(lines)
