@@ -26,7 +26,7 @@ from .core.aspects import record_mcps
 from .core.errors import IngestError, SinkFailure, SourceFailure
 from .core.handover import read_lines, write_lines
 from .core.mcp import MCP
-from .core.patterns import AllowDenyPattern
+from .core.plugin import Source
 from .core.recipe import LoadedRecipe
 from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
 from .core.report import StageReport
@@ -209,33 +209,18 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
                 yield mcp
 
 
-_SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys", "pg_catalog"})
-
-
-def still_wanted_by(config) -> Callable[[EntityState], bool]:
+def still_wanted_by(source: Source) -> Callable[[EntityState], bool]:
     """Whether the source's current filters still include an entity seen before (else it is out of scope)."""
     def wanted(entity: EntityState) -> bool:
         info = entity.info
         scope = info.scope
         if scope is None:
             return False
-        single = getattr(config, "database_name", None) or getattr(config, "database", None)
-        if isinstance(single, str) and single != scope.database:
-            return False
-        if getattr(config, "include_system_databases", True) is False and scope.database.lower() in _SYSTEM_DATABASES:
-            return False
-        for attr, value in (("database_pattern", scope.database), ("schema_pattern", scope.schema)):
-            pattern = getattr(config, attr, None)
-            if isinstance(pattern, AllowDenyPattern) and value is not None and not pattern.allowed(value):
-                return False
-        if info.kind in ("Table", "View") and info.name:
-            kind = "table" if info.kind == "Table" else "view"
-            if getattr(config, f"include_{kind}s", True) is False:
-                return False
-            pattern = getattr(config, f"{kind}_pattern", None)
-            if isinstance(pattern, AllowDenyPattern) and not pattern.allowed(info.name):
-                return False
-        return True
+        prefix = ".".join(p for p in (scope.database, scope.schema) if p is not None)
+        table = None
+        if info.kind in ("Table", "View") and info.name and info.name.startswith(prefix + "."):
+            table = info.name[len(prefix) + 1:]
+        return source.wants(scope.database, scope.schema, table, info.kind or "")
 
     return wanted
 
@@ -296,7 +281,7 @@ def run_mcps(
             decision = RemovalDecision([], 0, 0)
             if loaded.stateful.removes_stale:
                 decision = diff.removals(
-                    scopes, still_wanted_by(loaded.source_config), _source_failed(files),
+                    scopes, still_wanted_by(loaded.source_class(loaded.source_config, report)), _source_failed(files),
                     loaded.stateful.fail_safe_threshold, allow_mass_removal,
                     _catalog_location(loaded, scopes, partition),
                 )

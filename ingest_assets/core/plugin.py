@@ -36,6 +36,13 @@ class Source(ABC):
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
         """Stream what the source holds; raise ConnectionFailure if it cannot be reached."""
 
+    def wants(self, database: str, schema: str | None, table: str | None, kind: str) -> bool:
+        """Whether the current filters include this object; stale removal acts only on what they still include.
+
+        `table` is None for a database or schema container; `kind` is Table, View, Database or Schema.
+        """
+        return True
+
     def fingerprint(self) -> str | None:
         """A cheap value that changes when anything in scope changes; None where the source has none."""
         return None

@@ -468,6 +468,11 @@ class MySQLSource(Source):
             return self.config.include_views and self.config.view_pattern.allowed(qualified)
         return self.config.include_tables and self.config.table_pattern.allowed(qualified)
 
+    def wants(self, database: str, schema: str | None, table: str | None, kind: str) -> bool:
+        if not self._database_wanted(database):
+            return False
+        return table is None or self._wanted(database, table, kind == "View")
+
     # --- extraction ---
 
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:

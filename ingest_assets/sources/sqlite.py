@@ -102,6 +102,11 @@ class SqliteSource(Source):
             return self.config.include_tables and self.config.table_pattern.allowed(qualified)
         return self.config.include_views and self.config.view_pattern.allowed(qualified)
 
+    def wants(self, database: str, schema: str | None, table: str | None, kind: str) -> bool:
+        if database != self.config.database_name:
+            return False
+        return table is None or self._wanted("view" if kind == "View" else "table", table)
+
     def extract(self):
         cfg = self.config
         location = Location(platform=self.platform, env=cfg.env, instance=cfg.platform_instance)
