@@ -177,3 +177,12 @@ def test_mcp_reads_both_file_forms_and_writes_rest_form():
 def test_records_round_trip_through_json_lines():
     record = DatasetRecord(location=MYSQL, table=TableRef(database="d", name="t"), columns=[Column(name="c", native_type="INT")])
     assert record_from_json(record_to_json(record)) == record
+
+
+def test_a_line_that_is_not_a_record_is_refused():
+    with pytest.raises(ValueError, match="not a snapshot record"):
+        record_from_json('{"kind": "dataset", "location": {"platform": "mysql"}, "table": {"database": "d", "name": "t"}, "colums": []}')
+    with pytest.raises(ValueError, match="not a snapshot record"):
+        record_from_json('{"kind": "table"}')
+    with pytest.raises(ValueError, match="not a snapshot record"):
+        record_from_json("not json")

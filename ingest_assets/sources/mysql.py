@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL, Engine
 from ..core.errors import ConnectionFailure, SourceFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
-from ..core.records import ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from ..lineage import view_lineage
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
@@ -553,30 +553,29 @@ class MySQLSource(Source):
                 self.report.fail(f"{database}.{name}: {exc}")
                 return None
         columns = []
-        # Plain dicts validated once per record: pydantic's core is far faster than one model per column.
         for col_name, column_type, is_nullable, charset, collation, col_comment in unpacked:
             if is_view:
                 spelled, field_type = native_type(column_type)
-                columns.append({"name": col_name, "native_type": spelled, "field_type": field_type})
+                columns.append(Column(name=col_name, native_type=spelled, field_type=field_type))
                 continue
             shown = collation is not None and collation != table_collation
             spelled, field_type = native_type(column_type, charset if shown else None, collation if shown else None)
-            columns.append({
-                "name": col_name,
-                "native_type": spelled,
-                "field_type": field_type,
-                "nullable": is_nullable == "YES",
-                "description": col_comment or None,
-                "is_part_of_key": col_name in primary,
-            })
-        record = DatasetRecord.model_validate({
-            "location": location,
-            "table": {"database": database, "name": name},
-            "subtype": "View" if is_view else "Table",
-            "description": None if is_view else (comment or None),
-            "columns": columns,
-            "foreign_keys": self._foreign_keys(fk_rows),
-        })
+            columns.append(Column(
+                name=col_name,
+                native_type=spelled,
+                field_type=field_type,
+                nullable=is_nullable == "YES",
+                description=col_comment or None,
+                is_part_of_key=col_name in primary,
+            ))
+        record = DatasetRecord(
+            location=location,
+            table=TableRef(database=database, name=name),
+            subtype="View" if is_view else "Table",
+            description=None if is_view else (comment or None),
+            columns=columns,
+            foreign_keys=self._foreign_keys(fk_rows),
+        )
         if is_view and view_rows:
             self._add_view(record, view_rows[0])
         self.report.count("views" if is_view else "tables")
