@@ -376,20 +376,16 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
         if sink.atomic:
             return
         try:
-            recorded = 0
-            for chunk in _acknowledged_chunks(acked_path):
-                _, pending = _read_pending(files)
-                known = {e.urn: e for e, _ in pending if e.urn in chunk}
-                recorded += store.record_acknowledged(loaded.pipeline_name, chunk, known)
+            recorded = sum(store.record_acknowledged(loaded.pipeline_name, chunk) for chunk in _acknowledged_chunks(acked_path))
             report.count("state aspects recorded", recorded)
         except SQLAlchemyError as exc:
             report.warn(_unexpected("state store could not record the acknowledged aspects", exc))
 
-    log.info("sink: sending to %s", loaded.sink_type)
     def after_failure() -> None:
         report.count("acknowledged", acked["mcps"])
         keep_acknowledged()
 
+    log.info("sink: sending to %s", loaded.sink_type)
     try:
         with _failures_reported(report, files.report("sink"), f"{loaded.sink_type} sink failed", SinkFailure, after_failure):
             try:
@@ -409,7 +405,7 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
         with _failures_reported(report, files.report("sink"), "state store could not commit the run (the next run re-sends it)", SinkFailure):
             if meta is None:
                 report.count("state aspects recorded", sum(
-                    store.record_acknowledged(loaded.pipeline_name, chunk, {}) for chunk in _acknowledged_chunks(acked_path)))
+                    store.record_acknowledged(loaded.pipeline_name, chunk) for chunk in _acknowledged_chunks(acked_path)))
             else:
                 written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total)
                 report.count("state entities written", written)

@@ -4,6 +4,12 @@ import hashlib
 import json
 
 
+def entity_type_of(urn: str) -> str:
+    """`dataset` for `urn:li:dataset:(...)`."""
+    parts = urn.split(":", 3)
+    return parts[2] if len(parts) > 2 else "unknown"
+
+
 def platform_urn(platform: str) -> str:
     return f"urn:li:dataPlatform:{platform}"
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..core.errors import ConnectionFailure
 from ..core.mcp import MCP, canonical_json
 from ..core.secrets import redact
+from ..core.urns import entity_type_of
 from .database import display_url, open_engine, user_home
 
 metadata = MetaData()
@@ -52,11 +53,6 @@ def default_url() -> str:
     if os.environ.get("INGEST_LITE_URL"):
         return os.environ["INGEST_LITE_URL"]
     return f"sqlite:///{user_home() / 'lite.db'}"
-
-
-def entity_type_of(urn: str) -> str:
-    parts = urn.split(":", 3)
-    return parts[2] if len(parts) > 2 else "unknown"
 
 
 class LiteStore:
@@ -134,12 +130,6 @@ class LiteStore:
         return {"value": json.loads(row[0]), "systemMetadata": json.loads(row[1]) if row[1] else None,
                 "created": row[2].isoformat()}
 
-    def get_entity(self, urn: str) -> dict[str, dict]:
-        t = aspects_table
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.aspect, t.c.metadata).where(t.c.urn == urn, t.c.version == 0).order_by(t.c.aspect))
-            return {aspect: json.loads(value) for aspect, value in rows}
-
     def entity_aspects(self, urn: str) -> dict[str, dict]:
         """Every latest aspect of one entity with its system metadata and time, for the REST service."""
         t = aspects_table
@@ -148,6 +138,10 @@ class LiteStore:
                                 .where(t.c.urn == urn, t.c.version == 0).order_by(t.c.aspect))
             return {aspect: {"value": json.loads(value), "systemMetadata": json.loads(system) if system else None,
                              "created": created} for aspect, value, system, created in rows}
+
+    def get_entity(self, urn: str) -> dict[str, dict]:
+        """Every latest aspect of one entity, by aspect name."""
+        return {aspect: item["value"] for aspect, item in self.entity_aspects(urn).items()}
 
     def versions(self, urn: str, aspect: str) -> list[int]:
         t = aspects_table

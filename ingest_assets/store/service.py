@@ -23,7 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from ..core.errors import ConnectionFailure
 from ..core.mcp import MCP, PEGASUS, to_short_names
 from ..core.secrets import redact
-from .lite import ACTOR, LiteStore, entity_type_of
+from ..core.urns import entity_type_of
+from .database import display_url
+from .lite import ACTOR, LiteStore
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 SUPPORTED_CHANGE_TYPES = {"UPSERT", "CREATE"}
@@ -257,7 +259,7 @@ def serve(store_url: str | None, host: str, port: int, token: str | None, max_bo
     sock = listen(host, port)
     bound_port = sock.getsockname()[1]
     app = create_app(store, token=token, max_body_bytes=max_body_bytes)
-    print(f"metadata service on http://{host}:{bound_port} (store {redact(store.url)}, "
+    print(f"metadata service on http://{host}:{bound_port} (store {display_url(store.url)}, "
           f"auth {'bearer token' if token else 'off'}); Ctrl-C stops it", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=30)
     try:

@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
     update,
 )
@@ -37,6 +36,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ..core.errors import ConnectionFailure, IngestError
 from ..core.secrets import redact
 from ..core.state_diff import EntityInfo, EntityState, Scope
+from ..core.urns import entity_type_of
 from .database import display_url, instance_home, open_engine
 
 metadata = MetaData()
@@ -133,18 +133,8 @@ class StateStore:
         self.engine = open_engine(self.url, "state store")
         try:
             metadata.create_all(self.engine)
-            self._add_record_columns()
         except SQLAlchemyError as exc:
             raise ConnectionFailure(f"cannot open state store {self.display_url}: {redact(str(exc).splitlines()[0])}") from None
-
-    def _add_record_columns(self) -> None:
-        """State stores made before records were tracked get the two columns (and their index)."""
-        if "record" in {c["name"] for c in inspect(self.engine).get_columns(entity_table.name)}:
-            return
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"ALTER TABLE {entity_table.name} ADD COLUMN record VARCHAR(32)")
-            conn.exec_driver_sql(f"ALTER TABLE {entity_table.name} ADD COLUMN record_entities INTEGER")
-        entity_table.indexes.copy().pop().create(self.engine, checkfirst=True)
 
     @property
     def display_url(self) -> str:
@@ -159,11 +149,7 @@ class StateStore:
 
     def load(self, pipeline: str) -> dict[str, EntityState]:
         """Every entity the sink holds for this pipeline, removed ones included."""
-        t = entity_table
-        with self.engine.connect() as conn:
-            rows = conn.execution_options(yield_per=2000).execute(select(t).where(t.c.pipeline == pipeline))
-            scopes: dict = {}
-            return {row.urn: _entity_of(row, scopes) for row in rows}
+        return {entity.urn: entity for entity in self.entities(pipeline)}
 
     def _replace(self, conn, pipeline: str, entities: list[EntityState], now: float) -> None:
         if not entities:
@@ -206,10 +192,11 @@ class StateStore:
                 conn.execute(insert(p).values(pipeline=pipeline, **values))
         return written
 
-    def record_acknowledged(self, pipeline: str, acknowledged: dict[str, dict[str, str]], known: dict[str, EntityState]) -> int:
+    def record_acknowledged(self, pipeline: str, acknowledged: dict[str, dict[str, str]]) -> int:
         """A failed run: keep only what the sink did acknowledge, aspect by aspect; nothing else advances.
 
-        `known` gives the entity type and scope of entities new to the state.
+        An entity new to the state is recorded without its scope, name or record: it is never removed
+        nor skipped until the next successful run, whose comparison finds the missing details and writes them.
         """
         if not acknowledged:
             return 0
@@ -223,11 +210,7 @@ class StateStore:
                 existing.update((row.urn, _entity_of(row)) for row in rows)
             merged = []
             for urn, aspects in acknowledged.items():
-                entity = existing.get(urn)
-                if entity is None:
-                    template = known.get(urn)
-                    entity = EntityState(urn, template.entity_type if template else urn.split(":")[2],
-                                         template.info if template else EntityInfo())
+                entity = existing.get(urn) or EntityState(urn, entity_type_of(urn))
                 entity.aspects.update(aspects)
                 entity.info = EntityInfo(entity.info.scope, entity.info.name, entity.info.kind)  # partial: never skipped
                 merged.append(entity)
