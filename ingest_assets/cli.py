@@ -8,11 +8,11 @@ import sys
 import time
 from pathlib import Path
 
-from .core.errors import IngestError, RecipeError
+from .core.errors import IngestError
 from .core.recipe import load_recipe
 from .core.secrets import redact
 
-EXIT_OK, EXIT_FAILURES, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILURES = 0, 1
 
 
 def _error(message: str) -> None:
@@ -67,12 +67,16 @@ def cmd_ingest(args) -> int:
     _progress_logging()
     import dagster as dg
 
-    from .orchestration.assets import IngestSettings, build_pipeline, failure_exit_code, stage_reports
+    from .orchestration.assets import (
+        IngestSettings,
+        build_pipeline,
+        failure_exit_code,
+        stage_reports,
+    )
     from .stages import state_store_for
 
     started = time.time()
-    settings = IngestSettings(preview=args.preview or 0, full_refresh=bool(getattr(args, "full_refresh", False)),
-                              allow_mass_removal=bool(getattr(args, "allow_mass_removal", False)))
+    settings = IngestSettings(preview=args.preview, full_refresh=args.full_refresh, allow_mass_removal=args.allow_mass_removal)
     parts = build_pipeline(loaded)
     selection = parts.assets[:2] if args.dry_run else parts.assets
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -97,8 +101,6 @@ def cmd_ingest(args) -> int:
     summary = _summary(loaded, reports, time.time() - started, messages)
     if args.dry_run:
         summary["dry_run"] = True
-    if args.preview and args.dry_run is False:
-        pass
     _print_summary(summary)
     if args.preview:
         _print_preview(files, args.preview)
@@ -154,11 +156,13 @@ def _store(args):
 
 
 def cmd_lite_ls(args) -> int:
+    from .store.database import display_url
+
     store = _store(args)
     prefix = (args.path or "/").rstrip("/")
     rows = [row for row in store.browse() if row[0] == prefix or row[0].startswith(prefix + "/") or not prefix]
     if not rows:
-        print(f"nothing under {args.path or '/'} in {redact(store.url)}", file=sys.stderr)
+        print(f"nothing under {args.path or '/'} in {display_url(store.url)}", file=sys.stderr)
         return EXIT_FAILURES
     for path, kind, urn in rows:
         print(f"{path:<60} {kind:<10} {urn}")
@@ -315,10 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except RecipeError as exc:
-        _error(str(exc))
-        return EXIT_BAD_INPUT
-    except IngestError as exc:
+    except IngestError as exc:  # a RecipeError carries exit code 2
         _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ def recipe_files(directory: Path) -> list[Path]:
 
 def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
     directory = Path(recipes_dir or os.environ.get("INGEST_RECIPES_DIR", "recipes"))
-    assets, jobs, schedules, sensors, checks = [], [], [], [], []
+    assets, jobs, schedules, sensors = [], [], [], []
     seen: dict[str, Path] = {}
     for path in recipe_files(directory):
         try:
@@ -43,10 +43,8 @@ def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
         jobs += parts.jobs
         schedules += parts.schedules
         sensors += parts.sensors
-        checks += parts.asset_checks
     return dg.Definitions(
         assets=assets,
-        asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

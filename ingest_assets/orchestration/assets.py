@@ -18,14 +18,19 @@ from ..core.errors import IngestError
 from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
 from ..core.secrets import redact
-from ..stages import RunFiles, run_mcps, run_snapshot, run_sink
+from ..stages import RunFiles, run_mcps, run_sink, run_snapshot
 from . import checks
 from .artifacts import staged_files
 from .metadata import STAGES, stage_metadata
 from .partitions import database_partitions, is_partitioned
 from .resources import IngestSettings
 from .schedules import build_schedule
-from .sensors import build_databases_sensor, build_recipe_change_sensor, build_source_change_sensor, has_fingerprint
+from .sensors import (
+    build_databases_sensor,
+    build_recipe_change_sensor,
+    build_source_change_sensor,
+    has_fingerprint,
+)
 
 __all__ = ["IngestSettings", "PipelineDefs", "build_pipeline", "failure_exit_code", "pipeline_asset_keys", "stage_reports"]
 
@@ -37,7 +42,6 @@ class PipelineDefs:
     jobs: list = field(default_factory=list)
     schedules: list = field(default_factory=list)
     sensors: list = field(default_factory=list)
-    asset_checks: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 

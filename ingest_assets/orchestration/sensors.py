@@ -63,13 +63,21 @@ def _read_cursor(cursor: str | None) -> dict:
         return {}
 
 
-def _partition_runs(instance, partitions, recipe_path: Path, run_key: str, tags: dict) -> tuple[list, list[dg.RunRequest]]:
-    """Run requests for every database (known and new) and the request that adds the new ones."""
-    found = discover_databases(load_recipe(recipe_path))
-    added = new_partitions(instance, partitions, found)
-    databases = sorted(set(instance.get_dynamic_partitions(partitions.name)) | set(found))
-    adds = [partitions.build_add_request(added)] if added else []
-    return adds, [dg.RunRequest(run_key=f"{run_key}:{db}", partition_key=db, tags=tags) for db in databases]
+def _run_pipeline(context, partitions, recipe_path: Path, run_key: str, tags: dict, cursor: str):
+    """One run of the pipeline; a partitioned one runs every database (known and new) and adds the new ones."""
+    if partitions is None:
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=cursor)
+    try:
+        found = discover_databases(load_recipe(recipe_path))
+    except Exception as exc:
+        return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
+    added = new_partitions(context.instance, partitions, found)
+    databases = sorted(set(context.instance.get_dynamic_partitions(partitions.name)) | set(found))
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"{run_key}:{db}", partition_key=db, tags=tags) for db in databases],
+        cursor=cursor,
+        dynamic_partitions_requests=[partitions.build_add_request(added)] if added else [],
+    )
 
 
 def build_source_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg.SensorDefinition:
@@ -98,16 +106,8 @@ def build_source_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
         if cursor["fingerprint"] == fingerprint:
             return dg.SkipReason(f"source unchanged (fingerprint {fingerprint[:12]})")
         changes = int(cursor.get("changes", 0)) + 1
-        run_key = f"{changes}:{fingerprint}"
-        tags = {"ingest_assets/trigger": "source_change"}
-        new_cursor = json.dumps({"fingerprint": fingerprint, "changes": changes})
-        if partitions is None:
-            return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=new_cursor)
-        try:
-            adds, runs = _partition_runs(context.instance, partitions, recipe_path, run_key, tags)
-        except Exception as exc:
-            return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
-        return dg.SensorResult(run_requests=runs, cursor=new_cursor, dynamic_partitions_requests=adds)
+        return _run_pipeline(context, partitions, recipe_path, f"{changes}:{fingerprint}", {"ingest_assets/trigger": "source_change"},
+                             json.dumps({"fingerprint": fingerprint, "changes": changes}))
 
     return source_change
 
@@ -142,14 +142,7 @@ def build_recipe_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
             load_recipe(recipe_path)
         except Exception as exc:  # an edit in progress or a mistake: say why, try again next tick
             return dg.SkipReason(f"recipe changed but is not valid: {_one_line(exc)}")
-        tags = {"ingest_assets/trigger": "recipe_change"}
-        if partitions is None:
-            return dg.SensorResult(run_requests=[dg.RunRequest(run_key=digest, tags=tags)], cursor=digest)
-        try:
-            adds, runs = _partition_runs(context.instance, partitions, recipe_path, digest, tags)
-        except Exception as exc:
-            return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
-        return dg.SensorResult(run_requests=runs, cursor=digest, dynamic_partitions_requests=adds)
+        return _run_pipeline(context, partitions, recipe_path, digest, {"ingest_assets/trigger": "recipe_change"}, digest)
 
     return recipe_change
 

@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..core.errors import SinkFailure
 from ..core.plugin import PluginConfig, Sink
 from ..core.secrets import redact
+from ..store.database import display_url
 from ..store.lite import LiteStore
 
 
@@ -33,7 +34,7 @@ class LiteSink(Sink):
                 self.store.upsert_many(batch)
             except SQLAlchemyError as exc:
                 message = redact(str(exc).splitlines()[0])
-                raise SinkFailure(f"metadata store {redact(self.store.url)} refused a batch of {len(batch)}: {message}") from None
+                raise SinkFailure(f"metadata store {display_url(self.store.url)} refused a batch of {len(batch)}: {message}") from None
             for mcp in batch:
                 ack(mcp)
 
