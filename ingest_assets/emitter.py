@@ -12,7 +12,6 @@ for whole runs. What it guarantees, because a run's state may only advance on it
   proposals of one entity reach the server in the order they were emitted.
 """
 
-import json
 import random
 import threading
 import time
@@ -23,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from queue import Queue
 from typing import Literal
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -332,7 +332,7 @@ class RestEmitter:
 
     @staticmethod
     def _payload(mcp: MCP) -> bytes:
-        return json.dumps(mcp.to_rest_obj(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return orjson.dumps(mcp.to_rest_obj())
 
     def _enqueue(self, mcp: MCP) -> None:
         if not self._lanes:

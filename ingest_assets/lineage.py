@@ -84,14 +84,16 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
             if table is None:
                 return None
             refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
-        if not refs:
-            continue
-        unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
-        kind = "COPY" if isinstance(unaliased, exp.Column) else "SQL"
-        result.columns.append(ColumnLineage(
-            downstream=projection.alias_or_name, upstreams=list(refs.values()), transform=f"{kind}: {projection.sql(dialect=dialect, copy=False)}"
-        ))
+        if refs:
+            result.columns.append(_edge(projection, list(refs.values()), projection.sql(dialect=dialect, copy=False)))
     return result
+
+
+def _edge(projection: exp.Expression, upstreams: list[ColumnRef], text: str) -> ColumnLineage:
+    """DataHub labels a projection that only names a column COPY, anything computed SQL."""
+    unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
+    kind = "COPY" if isinstance(unaliased, exp.Column) else "SQL"
+    return ColumnLineage(downstream=projection.alias_or_name, upstreams=upstreams, transform=f"{kind}: {text}")
 
 
 def _scoped_lineage(
@@ -136,12 +138,9 @@ def _scoped_lineage(
     original = tree.selects if isinstance(tree, exp.Select) else []
     for index, projection in enumerate(_selects(root)):
         refs = _trace_output(root, index, default_db, default_schema, two_tier)
-        if not refs:
-            continue
-        unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
-        source_text = original[index].sql(dialect=dialect) if index < len(original) else projection.sql(dialect=dialect)
-        transform = f"COPY: {source_text}" if isinstance(unaliased, exp.Column) else f"SQL: {source_text}"
-        result.columns.append(ColumnLineage(downstream=projection.alias_or_name, upstreams=refs, transform=transform))
+        if refs:
+            source_text = original[index].sql(dialect=dialect) if index < len(original) else projection.sql(dialect=dialect)
+            result.columns.append(_edge(projection, refs, source_text))
     return result
 
 

@@ -1,7 +1,6 @@
 """Shared fixtures: every test runs with its own store, artefacts and state under tmp_path."""
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest

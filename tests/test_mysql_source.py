@@ -197,7 +197,7 @@ def test_views_lineage_and_unparseable_view(mariadb):
 
     joined = found[f"{db}.joined"]
     assert joined.view_definition.startswith("CREATE ALGORITHM=UNDEFINED DEFINER=")
-    assert f" VIEW `joined` AS select `o`.`id` AS `id`" in joined.view_definition
+    assert " VIEW `joined` AS select `o`.`id` AS `id`" in joined.view_definition
     assert f"`{db}`." not in joined.view_definition
     assert sorted(t.name for t in joined.upstreams) == ["customers", "orders"]
     lineage = {c.downstream: ([(u.table.name, u.column) for u in c.upstreams], c.transform) for c in joined.column_lineage}

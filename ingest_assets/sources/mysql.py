@@ -23,15 +23,28 @@ from typing import Any
 import pymysql
 import sqlglot
 from pydantic import Field, SecretStr, field_validator
-from sqlalchemy import create_engine, event, exc as sa_exc, types as sa_types
+from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import types as sa_types
 from sqlalchemy.dialects import mysql as sa_mysql
-from sqlalchemy.dialects.mysql.reflection import MySQLTableDefinitionParser, ReflectedState
+from sqlalchemy.dialects.mysql.reflection import (
+    MySQLTableDefinitionParser,
+    ReflectedState,
+)
 from sqlalchemy.engine import URL, Engine
 
 from ..core.errors import ConnectionFailure, SourceFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
-from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from ..core.records import (
+    Column,
+    ContainerRecord,
+    DatasetRecord,
+    ForeignKey,
+    Location,
+    ScopeRecord,
+    TableRef,
+)
 from ..lineage import view_lineage
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
