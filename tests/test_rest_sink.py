@@ -26,7 +26,6 @@ from .rest_service import (
     store_latest,
 )
 
-
 URN_EMITTED = "urn:li:dataset:(urn:li:dataPlatform:mysql,shop.emitted,PROD)"
 
 

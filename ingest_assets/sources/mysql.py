@@ -36,15 +36,7 @@ from sqlalchemy.engine import URL, Engine
 from ..core.errors import ConnectionFailure, SourceFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
-from ..core.records import (
-    Column,
-    ContainerRecord,
-    DatasetRecord,
-    ForeignKey,
-    Location,
-    ScopeRecord,
-    TableRef,
-)
+from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from ..lineage import view_lineage
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})

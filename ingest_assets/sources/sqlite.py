@@ -17,15 +17,7 @@ from sqlglot import exp
 from ..core.errors import ConnectionFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
-from ..core.records import (
-    Column,
-    ContainerRecord,
-    DatasetRecord,
-    ForeignKey,
-    Location,
-    ScopeRecord,
-    TableRef,
-)
+from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from ..lineage import view_lineage
 
 _OBJECTS = """
