@@ -1,6 +1,7 @@
 """`ingest-assets`: run recipes through the same Dagster assets as the UI, in-process."""
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -63,23 +64,27 @@ def _print_summary(summary: dict) -> None:
 
 
 def cmd_ingest(args) -> int:
-    loaded = load_recipe(args.config)
-    _progress_logging()
-    import dagster as dg
+    gc.disable()  # setting up imports Dagster and builds its instance: about a million objects, no garbage
+    try:
+        loaded = load_recipe(args.config)
+        _progress_logging()
+        import dagster as dg
 
-    from .orchestration.assets import (
-        IngestSettings,
-        build_pipeline,
-        failure_exit_code,
-        stage_reports,
-    )
-    from .stages import state_store_for
+        from .orchestration.assets import (
+            IngestSettings,
+            build_pipeline,
+            failure_exit_code,
+            stage_reports,
+        )
+        from .stages import state_store_for
 
-    started = time.time()
-    settings = IngestSettings(preview=args.preview, full_refresh=args.full_refresh, allow_mass_removal=args.allow_mass_removal)
-    parts = build_pipeline(loaded)
-    selection = parts.assets[:2] if args.dry_run else parts.assets
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        started = time.time()
+        settings = IngestSettings(preview=args.preview, full_refresh=args.full_refresh, allow_mass_removal=args.allow_mass_removal)
+        parts = build_pipeline(loaded)
+        selection = parts.assets[:2] if args.dry_run else parts.assets
+        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    finally:
+        gc.enable()
     files = settings.files(loaded.pipeline_name)
     for stale in ("snapshot", "mcps", "sink"):
         files.report(stale).unlink(missing_ok=True)

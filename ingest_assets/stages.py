@@ -4,6 +4,7 @@ snapshot: source -> snapshot.jsonl; mcps: snapshot.jsonl -> mcps.jsonl; sink: mc
 The Dagster assets and therefore the CLI call these; each stage writes a report beside its output.
 """
 
+import gc
 import hashlib
 import json
 import logging
@@ -98,6 +99,22 @@ def _failures_reported(report: StageReport, path: Path, what: str, failure: type
         if expected:
             raise
         raise failure(message) from None
+
+
+@contextmanager
+def collector_spared():
+    """Keep Python's cycle collector off the objects that outlive the stage while the stage runs.
+
+    A stage allocates millions of short-lived objects (100,000 columns at 5,000 tables, each a
+    few dicts), and every full collection would walk the hundreds of thousands of objects the
+    imports left alive, Dagster's most of all. `gc.freeze` parks those for the stage and
+    `gc.unfreeze` hands them back, so nothing lives longer than it would have.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_database: str | None = None) -> StageReport:

@@ -18,7 +18,7 @@ from ..core.errors import IngestError
 from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
 from ..core.secrets import redact
-from ..stages import RunFiles, run_mcps, run_sink, run_snapshot
+from ..stages import RunFiles, collector_spared, run_mcps, run_sink, run_snapshot
 from . import checks
 from .artifacts import staged_files
 from .metadata import STAGES, stage_metadata
@@ -80,7 +80,8 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
         files.report(stage.name).unlink(missing_ok=True)
         try:
             loaded = load_recipe(recipe_path)
-            report = run(loaded, files, partition)
+            with collector_spared():
+                report = run(loaded, files, partition)
         except IngestError as exc:
             message = redact(str(exc))
             yield checks.failures_check(stage.failure_check, _load_report(files, stage.name), message)
