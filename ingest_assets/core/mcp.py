@@ -3,8 +3,6 @@
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
-
 import orjson
 
 PEGASUS = "com.linkedin.pegasus2avro."
@@ -49,16 +47,53 @@ def pegasus_json(text: str) -> str:
     return _SHORT_UNION_KEY.sub('"com.linkedin.pegasus2avro.', text)
 
 
-@dataclass(slots=True)
 class MCP:
-    entity_type: str
-    entity_urn: str
-    aspect_name: str
-    aspect: dict
-    change_type: str = "UPSERT"
-    system_metadata: dict = field(default_factory=dict)
-    known_hash: str | None = field(default=None, compare=False, repr=False)
-    """The aspect's hash once computed; carried in the hand-over line so no stage hashes twice."""
+    """One aspect of one entity, and how it travels.
+
+    Between the mcps and sink stages the aspect travels as JSON text (DataHub's `{"value": ...}`
+    form): the sink writes or sends that text as it is, so 36,250 aspects are parsed into dicts
+    only where something reads `aspect` (a transformer, the console, the embedded store).
+    """
+
+    __slots__ = ("entity_type", "entity_urn", "aspect_name", "_aspect", "_text", "change_type", "system_metadata", "known_hash")
+
+    def __init__(self, entity_type: str, entity_urn: str, aspect_name: str, aspect: dict | None = None,
+                 change_type: str = "UPSERT", system_metadata: dict | None = None, known_hash: str | None = None,
+                 *, aspect_text: str | None = None):
+        if (aspect is None) == (aspect_text is None):
+            raise ValueError("an MCP needs its aspect as a dict or as JSON text, not both")
+        self.entity_type = entity_type
+        self.entity_urn = entity_urn
+        self.aspect_name = aspect_name
+        self._aspect = aspect
+        self._text = aspect_text
+        self.change_type = change_type
+        self.system_metadata = system_metadata if system_metadata is not None else {}
+        self.known_hash = known_hash
+        """The aspect's hash once computed; carried in the hand-over line so no stage hashes twice."""
+
+    @property
+    def aspect(self) -> dict:
+        if self._aspect is None:
+            self._aspect = orjson.loads(self._text)
+        return self._aspect
+
+    def aspect_text(self) -> str:
+        """The aspect as compact JSON in its own key order (what the file sink writes)."""
+        if self._text is None:
+            self._text = orjson.dumps(self._aspect).decode("utf-8")
+        return self._text
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, MCP):
+            return NotImplemented
+        return (self.entity_type, self.entity_urn, self.aspect_name, self.change_type, self.system_metadata, self.aspect) == \
+            (other.entity_type, other.entity_urn, other.aspect_name, other.change_type, other.system_metadata, other.aspect)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"MCP({self.entity_type!r}, {self.entity_urn!r}, {self.aspect_name!r}, {self.aspect!r})"
 
     def aspect_hash(self) -> str:
         """Content hash of the aspect alone (never the system metadata): what change detection compares."""
@@ -82,15 +117,18 @@ class MCP:
         return self._envelope({"json": to_pegasus_names(self.aspect)})
 
     def to_file_json(self) -> str:
-        """`to_file_obj` serialized, one line."""
-        return pegasus_json(orjson.dumps(self._envelope({"json": self.aspect})).decode("utf-8"))
+        """`to_file_obj` serialized, one line (the aspect's text is embedded, not re-serialized)."""
+        aspect = self.aspect_text()
+        if "com.linkedin." in aspect:
+            aspect = pegasus_json(aspect)
+        return orjson.dumps(self._envelope({"json": orjson.Fragment(aspect)})).decode("utf-8")
 
     def to_rest_obj(self) -> dict:
         return self._envelope({"value": canonical_json(self.aspect), "contentType": "application/json"})
 
     def to_line(self) -> str:
-        """Our hand-over form between stages: the file form with short union names (and the hash, if known), one line."""
-        envelope = self._envelope({"json": self.aspect})
+        """Our hand-over form between stages: DataHub's `{"value": ...}` form plus the hash, if known, one line."""
+        envelope = self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
         if self.known_hash is not None:
             envelope["aspectHash"] = self.known_hash
         return orjson.dumps(envelope).decode("utf-8")
@@ -101,24 +139,31 @@ class MCP:
         wire = obj.get("aspect")
         if not isinstance(wire, dict):
             raise ValueError("MCP has no aspect object")
+        for key in ("entityType", "entityUrn", "aspectName"):
+            if not isinstance(obj.get(key), str) or not obj.get(key):
+                raise ValueError(f"MCP is missing {key}")
+        aspect = text = None
         if "json" in wire:
             aspect = wire["json"]
         elif "value" in wire:
             value = wire["value"]
-            aspect = json.loads(value) if isinstance(value, str) else value
+            if isinstance(value, str) and not long_names:
+                text = value
+            else:
+                aspect = json.loads(value) if isinstance(value, str) else value
         else:
             raise ValueError("MCP aspect has neither 'json' nor 'value'")
-        for key in ("entityType", "entityUrn", "aspectName"):
-            if not isinstance(obj.get(key), str) or not obj.get(key):
-                raise ValueError(f"MCP is missing {key}")
+        if aspect is not None and long_names:
+            aspect = to_short_names(aspect)
         return cls(
-            entity_type=obj["entityType"],
-            entity_urn=obj["entityUrn"],
-            aspect_name=obj["aspectName"],
-            aspect=to_short_names(aspect) if long_names else aspect,
-            change_type=obj.get("changeType", "UPSERT"),
-            system_metadata=obj.get("systemMetadata") or {},
-            known_hash=obj.get("aspectHash") if not long_names else None,
+            obj["entityType"],
+            obj["entityUrn"],
+            obj["aspectName"],
+            aspect,
+            obj.get("changeType", "UPSERT"),
+            obj.get("systemMetadata") or {},
+            obj.get("aspectHash") if not long_names else None,
+            aspect_text=text,
         )
 
     @classmethod
