@@ -6,7 +6,6 @@ The Dagster assets and therefore the CLI call these; each stage writes a report 
 
 import gc
 import hashlib
-import json
 import logging
 import os
 import time
@@ -200,7 +199,7 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
     shared_scopes: dict[tuple, Scope] = {}
     lines = read_lines(files.snapshot)
     while chunk := list(islice(lines, 500)):
-        digests = [hashlib.sha256(fingerprint + line.rstrip("\n").encode("utf-8")).hexdigest()[:32] for line in chunk]
+        digests = [hashlib.sha256(fingerprint + line.rstrip(b"\n")).hexdigest()[:32] for line in chunk]
         unchanged = diff.unchanged_records(digests)
         for line, digest in zip(chunk, digests):
             if digest in unchanged:
@@ -279,10 +278,10 @@ def run_mcps(
                 store.lease(_lease_name(loaded, partition)), write_lines(files.mcps) as write, \
                 write_lines(pending_state_path(files)) as write_state:
             # both files appear together, or neither: the sink stage commits the one with the other
-            write_state(json.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
+            write_state(orjson.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
 
             def pending(entity: EntityState, merge: bool) -> None:
-                write_state(orjson.dumps({**entity.to_json(), "merge": merge}).decode("utf-8"))
+                write_state(orjson.dumps({**entity.to_json(), "merge": merge}))
 
             diff = StateDiff(store.view(loaded.pipeline_name), full_refresh=full_refresh, on_changed=pending)
             infos: dict[str, EntityInfo] = {}
@@ -332,7 +331,7 @@ def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[tuple[EntitySt
     if not path.exists():
         return None, iter(())
     lines = read_lines(path)
-    meta = json.loads(next(lines))
+    meta = orjson.loads(next(lines))
     return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(orjson.loads, lines))
 
 
@@ -369,12 +368,12 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
     acked = Counter()
     acked_path = files.directory / "sink.acknowledged.jsonl"
     files.directory.mkdir(parents=True, exist_ok=True)
-    acked_file = open(acked_path, "w", encoding="utf-8", buffering=1 << 16)
+    acked_file = open(acked_path, "wb", buffering=1 << 16)
 
     def ack(mcp: MCP) -> None:
         """Acknowledgements go to a file, not memory: a failed run records them afterwards."""
         acked["mcps"] += 1
-        acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]).decode("utf-8") + "\n")
+        acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + b"\n")
 
     total = 0
 

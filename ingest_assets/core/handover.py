@@ -1,4 +1,4 @@
-"""Stage hand-over files: JSON Lines written to a temporary name and renamed once complete."""
+"""Stage hand-over files: JSON Lines (bytes, as orjson writes them) under a temporary name, renamed once complete."""
 
 import os
 from collections.abc import Iterator
@@ -11,10 +11,10 @@ def write_lines(path: Path):
     """Yield a `write(line)` callable; the file appears under its name only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as handle:
-        def write(line: str) -> None:
+    with open(tmp, "wb", buffering=1 << 20) as handle:
+        def write(line: bytes) -> None:
             handle.write(line)
-            handle.write("\n")
+            handle.write(b"\n")
 
         try:
             yield write
@@ -25,8 +25,8 @@ def write_lines(path: Path):
     tmp.replace(path)
 
 
-def read_lines(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8", buffering=1 << 20) as handle:
+def read_lines(path: Path) -> Iterator[bytes]:
+    with open(path, "rb", buffering=1 << 20) as handle:
         for line in handle:
             if line.strip():
                 yield line
