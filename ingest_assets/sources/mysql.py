@@ -215,19 +215,18 @@ def _columns_sql(n: int, mariadb: bool) -> str:
     )
 
 
-def _unpack_columns(row) -> list[list[str | None]]:
-    """[name, type, nullable, charset, collation, comment] per column, from one packed COLUMNS row."""
+def _unpack_columns(row) -> list[str]:
+    """The fields of one packed COLUMNS row, six per column: name, type, nullable, charset, collation, comment.
+
+    Charset and collation are `_NULL` where the server has none.
+    """
     packed = row[3]
     if isinstance(packed, bytes):
         packed = packed.decode("utf-8")
-    columns = [entry.split(_FIELD) for entry in packed.split(_COLUMN)] if packed else []
-    if len(columns) != row[2] or any(len(c) != 6 for c in columns):
+    fields = packed.replace(_COLUMN, _FIELD).split(_FIELD) if packed else []
+    if len(fields) != 6 * row[2]:
         raise ValueError(f"column list of {row[0]}.{row[1]} was cut short or holds control characters")
-    for column in columns:
-        for i in (3, 4):
-            if column[i] == _NULL:
-                column[i] = None
-    return columns
+    return fields
 
 
 def _fk_schemas_sql(n: int) -> str:
@@ -550,29 +549,25 @@ class MySQLSource(Source):
         view_rows = [r for r in object_rows if r[2] == _VIEW]
         if not column_rows:
             self.report.warn(f"{database}.{name}: no columns readable (dropped meanwhile, or an invalid view)")
-            unpacked = []
+            fields = []
         else:
             try:
-                unpacked = _unpack_columns(column_rows[0])
+                fields = _unpack_columns(column_rows[0])
             except ValueError as exc:
                 self.report.fail(f"{database}.{name}: {exc}")
                 return None
         columns = []
-        for col_name, column_type, is_nullable, charset, collation, col_comment in unpacked:
+        each = iter(fields)
+        for col_name, column_type, is_nullable, charset, collation, col_comment in zip(each, each, each, each, each, each):
             if is_view:
                 spelled, field_type = native_type(column_type)
-                columns.append(Column(name=col_name, native_type=spelled, field_type=field_type))
+                columns.append(Column(col_name, spelled, field_type=field_type))
                 continue
-            shown = collation is not None and collation != table_collation
-            spelled, field_type = native_type(column_type, charset if shown else None, collation if shown else None)
-            columns.append(Column(
-                name=col_name,
-                native_type=spelled,
-                field_type=field_type,
-                nullable=is_nullable == "YES",
-                description=col_comment or None,
-                is_part_of_key=col_name in primary,
-            ))
+            if collation == _NULL or collation == table_collation:
+                spelled, field_type = native_type(column_type)
+            else:  # SHOW CREATE TABLE prints a collation that differs from the table's, and so reflection sees it
+                spelled, field_type = native_type(column_type, None if charset == _NULL else charset, collation)
+            columns.append(Column(col_name, spelled, is_nullable == "YES", col_comment or None, col_name in primary, field_type))
         record = DatasetRecord(
             location=location,
             table=TableRef(database=database, name=name),
