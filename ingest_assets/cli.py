@@ -332,5 +332,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `ingest-assets` command.
+
+    Before the interpreter exits, everything alive is frozen out of the cycle collector's reach:
+    its exit-time collections would otherwise walk the million objects Dagster leaves, 0.3 s after
+    a 5,000-table run, to free memory the ending process gives back anyway. Exit handlers still run.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
