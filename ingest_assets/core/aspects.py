@@ -99,18 +99,22 @@ def container_mcps(record: ContainerRecord) -> Iterator[MCP]:
     yield _mcp("container", urn, "browsePathsV2", _browse_path(loc, chain[:-1]))
 
 
+_UNION_KEYS: dict[str, str] = {}
+
+
 def _schema_fields(record: DatasetRecord) -> list[dict]:
     fields = []
     for column in record.columns:
-        field = {"fieldPath": column.name, "nullable": column.nullable}
-        if column.description:
-            field["description"] = column.description
         type_name = column.field_type or field_type_for(column.native_type)
-        field["type"] = {"type": {f"com.linkedin.schema.{type_name}": {}}}
-        field["nativeDataType"] = column.native_type
-        field["recursive"] = False
-        field["isPartOfKey"] = column.is_part_of_key
-        fields.append(field)
+        union_key = _UNION_KEYS.get(type_name) or _UNION_KEYS.setdefault(type_name, f"com.linkedin.schema.{type_name}")
+        if column.description:
+            fields.append({"fieldPath": column.name, "nullable": column.nullable, "description": column.description,
+                           "type": {"type": {union_key: {}}}, "nativeDataType": column.native_type, "recursive": False,
+                           "isPartOfKey": column.is_part_of_key})
+        else:
+            fields.append({"fieldPath": column.name, "nullable": column.nullable,
+                           "type": {"type": {union_key: {}}}, "nativeDataType": column.native_type, "recursive": False,
+                           "isPartOfKey": column.is_part_of_key})
     return fields
 
 

@@ -126,12 +126,12 @@ class MCP:
     def to_rest_obj(self) -> dict:
         return self._envelope({"value": canonical_json(self.aspect), "contentType": "application/json"})
 
-    def to_line(self) -> str:
+    def to_line(self) -> bytes:
         """Our hand-over form between stages: DataHub's `{"value": ...}` form plus the hash, if known, one line."""
         envelope = self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
         if self.known_hash is not None:
             envelope["aspectHash"] = self.known_hash
-        return orjson.dumps(envelope).decode("utf-8")
+        return orjson.dumps(envelope)
 
     @classmethod
     def from_obj(cls, obj: dict, long_names: bool = True) -> "MCP":

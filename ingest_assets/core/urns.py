@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from functools import lru_cache
 
 
 def entity_type_of(urn: str) -> str:
@@ -48,5 +49,6 @@ def container_key(platform: str, database: str, env: str, instance: str | None, 
     return key
 
 
+@lru_cache(maxsize=1024)
 def container_urn(platform: str, database: str, env: str = "PROD", instance: str | None = None, schema: str | None = None) -> str:
     return f"urn:li:container:{container_guid(container_key(platform, database, env, instance, schema))}"
