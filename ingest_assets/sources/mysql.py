@@ -1,11 +1,12 @@
 """MySQL and MariaDB: databases, tables, views, columns, keys, comments and view lineage.
 
 Everything comes from `information_schema` in a fixed number of statements whatever the table
-count: COLUMNS packed one row per table; TABLES, the primary-key rows of STATISTICS and VIEWS in one
-UNION; KEY_COLUMN_USAGE only for databases that InnoDB says have foreign keys. Each is sorted by
+count: COLUMNS packed one row per table; TABLES and the primary-key rows of STATISTICS in one UNION;
+VIEWS; KEY_COLUMN_USAGE only for databases that InnoDB says have foreign keys. Each is sorted by
 (schema, table) in byte order and streamed on its own connection; the streams are merge-joined here
 one table at a time, so memory stays flat however large the catalog is, and the server works on
-them at once.
+them at once. Connections come straight from SQLAlchemy's dialect, not its pool, which would add
+statements to each.
 
 The output equals DataHub's mysql source: native types spelt as SQLAlchemy's MySQL dialect
 reflects them (`BIGINT(20)`, `DECIMAL(18, 4)`), view definitions as `SHOW CREATE VIEW` prints
@@ -23,8 +24,7 @@ from typing import Any
 import pymysql
 import sqlglot
 from pydantic import Field, SecretStr, field_validator
-from sqlalchemy import create_engine, event
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import create_engine
 from sqlalchemy import types as sa_types
 from sqlalchemy.dialects import mysql as sa_mysql
 from sqlalchemy.dialects.mysql.reflection import (
@@ -177,22 +177,30 @@ def _in_list(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-_TABLE, _KEY, _VIEW = 0, 1, 2
+_TABLE, _KEY = 0, 1
 
 
-def _objects_sql(n: int, mariadb: bool) -> str:
-    """TABLES, the primary-key rows of STATISTICS and VIEWS in one sorted stream: per table, its
-    TABLES row, then its key columns in order, then its VIEWS row (columns a..e differ by part)."""
-    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
+def _objects_sql(n: int) -> str:
+    """TABLES and the primary-key rows of STATISTICS in one sorted stream: per table, its TABLES row,
+    then its key columns in order (columns a..c differ by part)."""
     in_list = _in_list(n)
     return (
         "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, 0 AS part, 0 AS seq, TABLE_TYPE AS a, TABLE_COMMENT AS b, "
-        f"TABLE_COLLATION AS c, NULL AS d, NULL AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({in_list}) "
-        "UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 1, SEQ_IN_INDEX, COLUMN_NAME, NULL, NULL, NULL, NULL "
+        f"TABLE_COLLATION AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({in_list}) "
+        "UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 1, SEQ_IN_INDEX, COLUMN_NAME, NULL, NULL "
         f"FROM information_schema.STATISTICS WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({in_list}) "
-        f"UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 2, 0, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
-        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({in_list}) "
         "ORDER BY BINARY s, BINARY t, part, seq"
+    )
+
+
+def _views_sql(n: int, mariadb: bool) -> str:
+    """VIEWS on their own: the server answers in a fraction of the time COLUMNS takes, so the views
+    are parsed for lineage while the main thread still waits for COLUMNS."""
+    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
+    return (
+        f"SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
+        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
+        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
     )
 
 
@@ -284,7 +292,8 @@ class _Stream:
     `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
     """
 
-    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK, ahead: int = 4):
+    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK, ahead: int = 4, connection=None):
+        self._connection = connection
         self._prepare = prepare
         self._chunk = chunk
         self._queue: queue.Queue = queue.Queue(maxsize=ahead)
@@ -299,27 +308,24 @@ class _Stream:
 
     def _run(self) -> None:
         try:
-            with self._source.engine.connect() as connection:
-                raw = connection.connection.dbapi_connection
-                query = self._query(self._source, raw) if callable(self._query) else self._query
-                if query is not None:
-                    sql, params, *setup = query
-                    cursor = raw.cursor(pymysql.cursors.SSCursor)
-                    for statement in setup:
-                        self._source.sent(1)
-                        cursor.execute(statement)
-                    self._source.sent(1)
-                    cursor.execute(sql, tuple(params))
-                    try:
-                        while not self._stop.is_set():
-                            chunk = cursor.fetchmany(self._chunk)
-                            if not chunk:
-                                break
-                            if self._prepare is not None:
-                                chunk = [self._prepare(row) for row in chunk]
-                            self._queue.put(chunk)
-                    finally:
-                        cursor.close()
+            connection = self._connection or self._source.connect()
+            try:
+                sql, params = self._query
+                cursor = connection.cursor(pymysql.cursors.SSCursor)
+                self._source.sent(1)
+                cursor.execute(sql, tuple(params))
+                try:
+                    while not self._stop.is_set():
+                        chunk = cursor.fetchmany(self._chunk)
+                        if not chunk:
+                            break
+                        if self._prepare is not None:
+                            chunk = [self._prepare(row) for row in chunk]
+                        self._queue.put(chunk)
+                finally:
+                    cursor.close()
+            finally:
+                connection.close()
             self._queue.put(_END)
         except BaseException as exc:  # handed to the consumer, which raises it in the main thread
             self._queue.put(exc)
@@ -399,6 +405,7 @@ class MySQLSource(Source):
 
     @property
     def engine(self) -> Engine:
+        """The SQLAlchemy engine the recipe describes (URL, `options`, TLS): its dialect opens every connection."""
         if self._engine is None:
             cfg = self.config
             url = URL.create(
@@ -420,28 +427,49 @@ class MySQLSource(Source):
                 connect_args["ssl_verify_identity"] = cfg.ssl_verify_identity
             if ssl:
                 connect_args["ssl"] = ssl
-            options.setdefault("pool_reset_on_return", None)
+            self._connect_args = connect_args
             self._engine = create_engine(url, connect_args=connect_args, **options)
-
-            @event.listens_for(self._engine, "before_cursor_execute")
-            def _count(*_args, **_kwargs):
-                self.sent(1)
-
         return self._engine
+
+    def connect(self) -> pymysql.connections.Connection:
+        """A PyMySQL connection as the engine would open it, straight from its dialect.
+
+        The engine's pool adds statements to every connection (a second SET NAMES, the dialect's
+        first-connect queries, a ROLLBACK on return): 7 of the 17 statements a run sent.
+        Catalog reads need none of them.
+        """
+        engine = self.engine
+        cargs, cparams = engine.dialect.create_connect_args(engine.url)
+        try:
+            connection = engine.dialect.connect(*cargs, **{**cparams, **self._connect_args})
+        except pymysql.err.OperationalError as exc:
+            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
+        except pymysql.err.MySQLError as exc:
+            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+        self.is_mariadb = "mariadb" in connection.get_server_info().lower()
+        return connection
 
     def sent(self, count: int) -> None:
         with self._statements_lock:
             self.statements += count
 
-    def _query(self, sql: str, params: tuple = ()) -> list:
+    def _query(self, sql: str, params: tuple = (), connection=None) -> list:
+        """One statement's rows, on `connection` (left open) or on a connection of its own."""
+        own = connection is None
+        if own:
+            connection = self.connect()
         try:
-            with self.engine.connect() as connection:
-                self.is_mariadb = bool(getattr(connection.dialect, "is_mariadb", True))
-                return list(connection.exec_driver_sql(sql, params).fetchall())
-        except sa_exc.OperationalError as exc:
+            with connection.cursor() as cursor:
+                self.sent(1)
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        except pymysql.err.OperationalError as exc:
             raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
-        except sa_exc.DBAPIError as exc:
+        except pymysql.err.MySQLError as exc:
             raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+        finally:
+            if own:
+                connection.close()
 
     def close(self) -> None:
         if self._engine is not None:
@@ -458,9 +486,9 @@ class MySQLSource(Source):
             return False
         return cfg.database_pattern.allowed(name)
 
-    def databases(self) -> list[str]:
+    def databases(self, connection=None) -> list[str]:
         """The databases in scope after filters (one query), in byte order like the catalog streams."""
-        rows = self._query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+        rows = self._query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA", connection=connection)
         return sorted((r[0] for r in rows if self._database_wanted(r[0])), key=lambda s: s.encode("utf-8"))
 
     def _location(self) -> Location:
@@ -480,43 +508,34 @@ class MySQLSource(Source):
     # --- extraction ---
 
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
-        databases = self.databases()
-        if self.only_database is not None:
-            databases = [d for d in databases if d == self.only_database]
-        if not databases:
-            return
-        location = self._location()
-        n = len(databases)
-        params = list(databases)
-        having = self._with_foreign_keys(databases)
-        mariadb = self.is_mariadb
-        streams = {
-            # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
-            "columns": _Stream(self, (_columns_sql(n, mariadb), params), chunk=250),
-            # views are parsed in this stream's thread, while the main thread still waits for COLUMNS
-            "objects": _Stream(self, (_objects_sql(n, mariadb), params * 3), prepare=self._prepared_object, chunk=500),
-            "foreign_keys": _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows(),
-        }
+        connection = self.connect()  # SCHEMATA, then the foreign-key check, then COLUMNS
+        streams: dict[str, _Stream | _NoRows] = {}
         try:
-            yield from self._merge(databases, location, streams)
-        except sa_exc.OperationalError as exc:
+            databases = self.databases(connection)
+            if self.only_database is not None:
+                databases = [d for d in databases if d == self.only_database]
+            if not databases:
+                return
+            n, params, mariadb = len(databases), list(databases), self.is_mariadb
+            # views are parsed in their stream's thread as they arrive, while the server still works on the rest
+            streams["views"] = _Stream(self, (_views_sql(n, mariadb), params), prepare=self._prepared_view, chunk=50, ahead=8)
+            streams["objects"] = _Stream(self, (_objects_sql(n), params * 2), chunk=500)
+            having = _databases_with_foreign_keys(self, connection, databases)
+            # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
+            streams["columns"] = _Stream(self, (_columns_sql(n, mariadb), params), chunk=250, connection=connection)
+            connection = None  # the columns stream closes it
+            streams["foreign_keys"] = _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows()
+            yield from self._merge(databases, self._location(), streams)
+        except pymysql.err.OperationalError as exc:
             raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
-        except sa_exc.DBAPIError as exc:
+        except pymysql.err.MySQLError as exc:
             raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
         finally:
             for stream in streams.values():
                 stream.close()
+            if connection is not None:
+                connection.close()
             self.report.count("catalog statements", self.statements)
-
-    def _with_foreign_keys(self, databases: list[str]) -> list[str]:
-        """KEY_COLUMN_USAGE opens every table: it is asked only about databases that have foreign keys at all."""
-        try:
-            with self.engine.connect() as connection:
-                return _databases_with_foreign_keys(self, connection.connection.dbapi_connection, databases)
-        except sa_exc.OperationalError as exc:
-            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
-        except (sa_exc.DBAPIError, pymysql.err.MySQLError) as exc:
-            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
 
     def _merge(self, databases: list[str], location: Location, streams: dict[str, _Stream]):
         objects = streams["objects"]
@@ -537,16 +556,16 @@ class MySQLSource(Source):
                 yield ScopeRecord(location=location, database=database)
 
     def _dataset(self, location: Location, object_rows: list, streams: dict[str, _Stream]) -> DatasetRecord | None:
-        database, name, _part, _seq, table_type, comment, table_collation, _d, _e = object_rows[0]
+        database, name, _part, _seq, table_type, comment, table_collation = object_rows[0]
         key = (database, name)
         is_view = table_type in ("VIEW", "SYSTEM VIEW")
         column_rows = streams["columns"].take(key)
         fk_rows = streams["foreign_keys"].take(key)
+        view_rows = streams["views"].take(key)
         if not self._wanted(database, name, is_view):
             self.report.count("filtered views" if is_view else "filtered tables")
             return None
         primary = {r[4] for r in object_rows if r[2] == _KEY}
-        view_rows = [r for r in object_rows if r[2] == _VIEW]
         if not column_rows:
             self.report.warn(f"{database}.{name}: no columns readable (dropped meanwhile, or an invalid view)")
             fields = []
@@ -594,15 +613,11 @@ class MySQLSource(Source):
             fk.referenced_columns.append(ref_column)
         return list(keys.values())
 
-    def _prepared_object(self, row) -> tuple:
-        """Rows of the objects stream as they come, except VIEWS rows in scope: parsed for lineage right away."""
-        if row[2] != _VIEW or not self._wanted(row[0], row[1], True):
-            return row
-        return (*row[:3], self._prepared_view(row))
-
     def _prepared_view(self, view_row) -> tuple:
-        """(database, name, statement, lineage or None, parse error or None) for one VIEWS row."""
-        database, name, _part, _seq, body, definer, security, check_option, algorithm = view_row
+        """(database, name, statement, lineage or None, parse error or None) for one VIEWS row; views out of scope stay unparsed."""
+        database, name, body, definer, security, check_option, algorithm = view_row
+        if not self._wanted(database, name, True):
+            return database, name, None, None, None
         statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
         if not self.config.include_view_lineage:
             return database, name, statement, None, None
@@ -612,7 +627,7 @@ class MySQLSource(Source):
             return database, name, statement, None, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
     def _add_view(self, record: DatasetRecord, view_row: tuple) -> None:
-        database, name, statement, lineage, error = view_row[3]
+        database, name, statement, lineage, error = view_row
         record.view_definition = statement
         if error is not None:
             self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({error})")
@@ -627,7 +642,14 @@ class MySQLSource(Source):
 
     def fingerprint(self) -> str:
         """One query over TABLES and COLUMNS in scope: changes when a table, view or column is added, dropped or altered."""
-        databases = self.databases()
+        connection = self.connect()
+        try:
+            return self._fingerprint(connection)
+        finally:
+            connection.close()
+
+    def _fingerprint(self, connection) -> str:
+        databases = self.databases(connection)
         if not databases:
             return hashlib.sha256(b"empty").hexdigest()
         in_list = _in_list(len(databases))
@@ -643,6 +665,6 @@ class MySQLSource(Source):
             "DEFINER, SECURITY_TYPE)))) "
             f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({in_list}))"
         )
-        rows = self._query(sql, tuple(databases) * 3)
+        rows = self._query(sql, tuple(databases) * 3, connection=connection)
         payload = repr((databases, [tuple(str(v) for v in r) for r in rows]))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
