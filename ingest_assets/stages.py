@@ -371,9 +371,10 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
     acked_file = open(acked_path, "wb", buffering=1 << 16)
 
     def ack(mcp: MCP) -> None:
-        """Acknowledgements go to a file, not memory: a failed run records them afterwards."""
+        """Acknowledgements go to a file, not memory: a failed run records them afterwards (an atomic sink's never)."""
         acked["mcps"] += 1
-        acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + b"\n")
+        if not sink.atomic:
+            acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + b"\n")
 
     total = 0
 
