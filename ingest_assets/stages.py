@@ -148,9 +148,9 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
 
 
 def _stamp(mcps, run_id: str, pipeline: str):
-    now_ms = int(time.time() * 1000)
+    stamp = {"lastObserved": int(time.time() * 1000), "runId": run_id, "pipelineName": pipeline}
     for mcp in mcps:
-        mcp.system_metadata = {"lastObserved": now_ms, "runId": run_id, "pipelineName": pipeline}
+        mcp.system_metadata = stamp  # one dict for the run's MCPs: nothing changes it, each line serializes it
         yield mcp
 
 

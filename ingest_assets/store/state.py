@@ -326,8 +326,14 @@ class StateView:
         self.store = store
         self.pipeline = pipeline
         self._scopes: dict = {}
+        t = entity_table
+        with store.engine.connect() as conn:
+            self.empty = conn.execute(select(t.c.urn).where(t.c.pipeline == pipeline).limit(1)).first() is None
+        """A first run asks nothing more: under the run's lease only another partition's run can write, never these entities."""
 
     def get_many(self, urns) -> dict[str, EntityState]:
+        if self.empty:
+            return {}
         t = entity_table
         urns = list(urns)
         found: dict[str, EntityState] = {}
@@ -338,6 +344,8 @@ class StateView:
         return found
 
     def by_records(self, digests) -> dict[str, list[EntityState]]:
+        if self.empty:
+            return {}
         t = entity_table
         digests = list(digests)
         found: dict[str, list[EntityState]] = {}
