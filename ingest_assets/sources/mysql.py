@@ -22,7 +22,6 @@ from functools import lru_cache
 from typing import Any
 
 import pymysql
-import sqlglot
 from pydantic import Field, SecretStr, field_validator
 from sqlalchemy import create_engine
 from sqlalchemy import types as sa_types
@@ -37,7 +36,6 @@ from ..core.errors import ConnectionFailure, SourceFailure
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
 from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
-from ..lineage import view_lineage
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
@@ -621,6 +619,10 @@ class MySQLSource(Source):
         statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
         if not self.config.include_view_lineage:
             return database, name, statement, None, None
+        import sqlglot  # first imported here, in the views thread, while the main thread waits for COLUMNS
+
+        from ..lineage import view_lineage
+
         try:
             return database, name, statement, view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True), None
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
