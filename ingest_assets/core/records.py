@@ -7,6 +7,7 @@ files; `record_from_json` still refuses a line with unknown or missing keys.
 """
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 import orjson
@@ -104,15 +105,16 @@ class ScopeRecord:
 Record = ContainerRecord | DatasetRecord | ScopeRecord
 
 
-def _record_part(obj):
-    if type(obj) is Column:
-        return (obj.name, obj.native_type, obj.nullable, obj.description, obj.is_part_of_key, obj.field_type)
-    return {name: getattr(obj, name) for name in obj.__slots__}
+_COLUMN_ARRAY = attrgetter("name", "native_type", "nullable", "description", "is_part_of_key", "field_type")
 
 
 def record_to_json(record: Record) -> bytes:
     """One hand-over line (without its newline)."""
-    return orjson.dumps(record, default=_record_part, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    if isinstance(record, DatasetRecord):
+        data = {name: getattr(record, name) for name in DatasetRecord.__slots__}
+        data["columns"] = list(map(_COLUMN_ARRAY, record.columns))
+        return orjson.dumps(data)
+    return orjson.dumps(record)
 
 
 def _table(data: dict) -> TableRef:
