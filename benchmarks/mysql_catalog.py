@@ -5,9 +5,10 @@ For each size (tables; 100 tables per database, 20 columns each, a view per 10 t
 the catalog with the shared generator (`../shared/bench/make_mysql_catalog.py`, prefix `bench_`),
 then runs `ingest-assets ingest` in a fresh process with a quickstart-style recipe (mysql source,
 file sink, fresh state) and prints: wall time, SQL statements (MariaDB's global `Questions`
-counter before/after, so other clients of the server add noise; `catalog_stmts` is the source's own
+counter before/after, less what reading the counter adds; other clients of the server add noise; `catalog_stmts` is the source's own
 count of catalog queries, without the driver's connection set-up), peak RSS of the CLI process and
 MCPs written. A second run over the unchanged catalog is measured too (change-only: sends nothing).
+With `--runs N` each size is measured N times and the median wall time is printed too.
 
 Usage: python benchmarks/mysql_catalog.py [--tables 1000 5000 50000] [--skip-build] [--runs 1]
 Afterwards the catalog of the last size stays in place unless it is larger than 5,000 tables: then
@@ -17,6 +18,7 @@ the 5,000-table catalog is rebuilt (`--leave none` drops the bench_ databases in
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +82,8 @@ def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
 
 def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
     rows = []
+    first = questions(host, port)
+    overhead = questions(host, port) - first  # what reading the counter adds (its connection, SET NAMES, SHOW)
     with tempfile.TemporaryDirectory(prefix="mysql_bench_") as tmp:
         tmp = Path(tmp)
         recipe = tmp / "recipe.yml"
@@ -93,7 +97,7 @@ def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
                     stale.unlink()
                 before = questions(host, port)
                 wall, rss, code = run_cli(recipe, home, report)
-                statements = questions(host, port) - before - 1  # our own SHOW STATUS counts once
+                statements = questions(host, port) - before - overhead
                 summary = json.loads(report.read_text()) if report.exists() else {"counts": {}}
                 counts = summary["counts"]
                 rows.append({
@@ -135,6 +139,13 @@ def main() -> int:
     print("  ".join(f"{h:>15}" for h in header))
     for row in rows:
         print("  ".join(f"{str(row[h]):>15}" for h in header))
+    if args.runs > 1:
+        print()
+        for tables in args.tables:
+            for label in ("first run", "unchanged rerun"):
+                walls = sorted(r["wall_s"] for r in rows if r["tables"] == tables and r["run"] == label)
+                print(f"{tables:>15,}  {label:>15}  median wall {statistics.median(walls):.2f} s over {len(walls)} runs "
+                      f"(min {walls[0]:.2f}, max {walls[-1]:.2f})")
 
     if not args.skip_build and args.leave != "last":
         if args.leave == "none":

@@ -35,7 +35,7 @@ def to_pegasus_names(aspect: dict) -> dict:
 
 
 def canonical_json(obj) -> str:
-    """Compact, key-sorted JSON (what aspect hashes are taken of, and what REST carries as the aspect's value)."""
+    """Compact, key-sorted JSON: what aspect hashes are taken of, whatever order an aspect was built in."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
@@ -124,7 +124,7 @@ class MCP:
         return orjson.dumps(self._envelope({"json": orjson.Fragment(aspect)})).decode("utf-8")
 
     def to_rest_obj(self) -> dict:
-        return self._envelope({"value": canonical_json(self.aspect), "contentType": "application/json"})
+        return self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
 
     def to_line(self) -> bytes:
         """Our hand-over form between stages: DataHub's `{"value": ...}` form plus the hash, if known, one line."""

@@ -18,6 +18,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -48,7 +49,7 @@ class MySQLConfig(PluginConfig):
     password: SecretStr | None = None
     database: str | None = Field(default=None, description="Read only this database (default: every database).")
     scheme: str = Field(default="mysql+pymysql", description="SQLAlchemy driver name.")
-    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for SQLAlchemy's create_engine.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for SQLAlchemy's create_engine; its connect_args reach PyMySQL.")
     ssl_ca: str | None = Field(default=None, description="CA certificate file; setting any ssl_* key turns TLS on.")
     ssl_cert: str | None = None
     ssl_key: str | None = None
@@ -438,12 +439,8 @@ class MySQLSource(Source):
         """
         engine = self.engine
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
-        try:
+        with self._driver_errors():
             connection = engine.dialect.connect(*cargs, **{**cparams, **self._connect_args})
-        except pymysql.err.OperationalError as exc:
-            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
-        except pymysql.err.MySQLError as exc:
-            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
         self.is_mariadb = "mariadb" in connection.get_server_info().lower()
         return connection
 
@@ -457,17 +454,23 @@ class MySQLSource(Source):
         if own:
             connection = self.connect()
         try:
-            with connection.cursor() as cursor:
+            with self._driver_errors(), connection.cursor() as cursor:
                 self.sent(1)
                 cursor.execute(sql, params)
                 return list(cursor.fetchall())
+        finally:
+            if own:
+                connection.close()
+
+    @contextmanager
+    def _driver_errors(self):
+        """PyMySQL's errors as one line: no connection (exit 2), or a statement the server refused."""
+        try:
+            yield
         except pymysql.err.OperationalError as exc:
             raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
         except pymysql.err.MySQLError as exc:
             raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
-        finally:
-            if own:
-                connection.close()
 
     def close(self) -> None:
         if self._engine is not None:
@@ -518,16 +521,14 @@ class MySQLSource(Source):
             # views are parsed in their stream's thread as they arrive, while the server still works on the rest
             streams["views"] = _Stream(self, (_views_sql(n, mariadb), params), prepare=self._prepared_view, chunk=50, ahead=8)
             streams["objects"] = _Stream(self, (_objects_sql(n), params * 2), chunk=500)
-            having = _databases_with_foreign_keys(self, connection, databases)
+            with self._driver_errors():
+                having = _databases_with_foreign_keys(self, connection, databases)
             # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
             streams["columns"] = _Stream(self, (_columns_sql(n, mariadb), params), chunk=250, connection=connection)
             connection = None  # the columns stream closes it
             streams["foreign_keys"] = _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows()
-            yield from self._merge(databases, self._location(), streams)
-        except pymysql.err.OperationalError as exc:
-            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
-        except pymysql.err.MySQLError as exc:
-            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+            with self._driver_errors():
+                yield from self._merge(databases, self._location(), streams)
         finally:
             for stream in streams.values():
                 stream.close()
