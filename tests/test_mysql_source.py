@@ -418,3 +418,15 @@ def test_tls_options_reach_the_driver():
         source.databases()
     assert "SSL" in str(caught.value) and "\n" not in str(caught.value)
     source.close()
+
+
+def test_engine_connect_args_reach_the_driver(mariadb):
+    """`options.connect_args` reach PyMySQL although the catalog's connections bypass the engine's pool."""
+    db = mariadb.create("args", ["CREATE TABLE t (id INT PRIMARY KEY)"])
+    records, _ = extract(database=db, options={"connect_args": {"init_command": "SET SESSION max_statement_time = 123"}})
+    assert "t" in {r.table.name for r in records if isinstance(r, DatasetRecord)}
+    source = make_source(database=db, options={"connect_args": {"init_command": "SET SESSION max_statement_time = 123"}})
+    try:
+        assert source._query("SELECT @@SESSION.max_statement_time") == [(123.0,)]
+    finally:
+        source.close()
