@@ -11,6 +11,7 @@ from ingest_assets.sinks.console import ConsoleSink, ConsoleSinkConfig
 from ingest_assets.sinks.datahub_lite import LiteSink, LiteSinkConfig
 from ingest_assets.sinks.file import FileSink, FileSinkConfig
 from ingest_assets.store.lite import LiteStore
+from ingest_assets.store.state import StateStore
 
 URN = "urn:li:dataset:(urn:li:dataPlatform:sqlite,shop.orders,PROD)"
 
@@ -111,3 +112,13 @@ def test_lite_store_on_postgres(tmp_path):
 def test_lite_store_bad_url_is_a_connection_failure():
     with pytest.raises(ConnectionFailure, match="not a SQLAlchemy database URL"):
         LiteStore("definitely not a url")
+
+
+@pytest.mark.parametrize("store", [LiteStore, StateStore])
+def test_store_that_cannot_be_opened_is_one_line_without_the_password(store):
+    url = "postgresql+psycopg2://postgres:s3cret-pw@127.0.0.1:5432/no_such_database_ingest_assets"
+    with pytest.raises(ConnectionFailure) as caught:
+        store(url)
+    message = str(caught.value)
+    assert message.startswith("cannot open the ") and "no_such_database_ingest_assets" in message
+    assert "s3cret-pw" not in message and "\n" not in message

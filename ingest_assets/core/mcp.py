@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+
 import orjson
 
 PEGASUS = "com.linkedin.pegasus2avro."

@@ -3,9 +3,9 @@
 import os
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from ..core.errors import ConnectionFailure
 from ..core.secrets import redact
@@ -31,8 +31,8 @@ def display_url(url: str) -> str:
         return "an invalid URL"
 
 
-def open_engine(url: str, what: str) -> Engine:
-    """An engine for any SQLAlchemy URL; SQLite files get their folder, WAL and a busy timeout."""
+def open_engine(url: str, what: str, metadata: MetaData) -> Engine:
+    """An engine for any SQLAlchemy URL with `metadata`'s tables created; SQLite files get their folder, WAL and a busy timeout."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -52,4 +52,8 @@ def open_engine(url: str, what: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise ConnectionFailure(f"cannot open the {what} at {display_url(url)}: {redact(str(exc).splitlines()[0])}") from None
     return engine

@@ -25,13 +25,10 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..core.errors import ConnectionFailure
 from ..core.mcp import MCP, canonical_json
-from ..core.secrets import redact
 from ..core.urns import entity_type_of
-from .database import display_url, open_engine, user_home
+from .database import open_engine, user_home
 
 metadata = MetaData()
 aspects_table = Table(
@@ -60,11 +57,7 @@ class LiteStore:
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
-        self.engine = open_engine(self.url, "metadata store")
-        try:
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise ConnectionFailure(f"cannot open metadata store {display_url(self.url)}: {redact(str(exc).splitlines()[0])}") from None
+        self.engine = open_engine(self.url, "metadata store", metadata)
 
     def close(self) -> None:
         self.engine.dispose()

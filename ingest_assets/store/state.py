@@ -31,10 +31,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
-from ..core.errors import ConnectionFailure, IngestError
-from ..core.secrets import redact
+from ..core.errors import IngestError
 from ..core.state_diff import EntityInfo, EntityState, Scope
 from ..core.urns import entity_type_of
 from .database import display_url, instance_home, open_engine
@@ -130,11 +129,7 @@ def _entity_of(row, scopes: dict | None = None) -> EntityState:
 class StateStore:
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
-        self.engine = open_engine(self.url, "state store")
-        try:
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise ConnectionFailure(f"cannot open state store {self.display_url}: {redact(str(exc).splitlines()[0])}") from None
+        self.engine = open_engine(self.url, "state store", metadata)
 
     @property
     def display_url(self) -> str:
