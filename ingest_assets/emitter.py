@@ -26,7 +26,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from .core.errors import ConnectionFailure, IngestError
+from .core.errors import ConnectionFailure, IngestError, first_line
 from .core.mcp import MCP
 from .core.secrets import redact, register
 
@@ -37,7 +37,7 @@ SINGLE_PATH = "/aspects?action=ingestProposal"
 _BATCH_OVERHEAD = len(b'{"proposals":[]}')
 
 ResultCallback = Callable[[list[MCP], str | None], None]
-"""Called once per group of proposals with None (acknowledged) or the reason they were not."""
+"""Called once per group of proposals with None (acknowledged) or the reason they were not; calls never overlap."""
 
 
 class EmitError(IngestError):
@@ -83,7 +83,7 @@ def _connection_reason(exc: Exception) -> str:
         return "the server closed the connection without answering"
     if "SSLError" in type(exc).__name__ or "SSL" in text[:200]:
         return "TLS handshake failed (see ca_certificate_path / disable_ssl_verification)"
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return first_line(exc)[:200]
 
 
 def server_message(response: requests.Response) -> str:

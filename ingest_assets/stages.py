@@ -23,7 +23,7 @@ from .core import aspects as aspects_module
 from .core import mcp as mcp_module
 from .core import urns as urns_module
 from .core.aspects import record_mcps
-from .core.errors import IngestError, SinkFailure, SourceFailure
+from .core.errors import IngestError, SinkFailure, SourceFailure, first_line
 from .core.handover import read_lines, write_lines
 from .core.mcp import MCP
 from .core.plugin import Source
@@ -78,8 +78,7 @@ class RunFiles:
 
 
 def _unexpected(what: str, exc: Exception) -> str:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return redact(f"{what}: {type(exc).__name__}: {first}")
+    return redact(f"{what}: {type(exc).__name__}: {first_line(exc)}")
 
 
 @contextmanager

@@ -33,3 +33,8 @@ class SourceFailure(IngestError):
     """The source failed while it was being read."""
 
     exit_code = 1
+
+
+def first_line(exc: BaseException) -> str:
+    """What an exception says, in one line: its first non-empty line, else its type's name."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()

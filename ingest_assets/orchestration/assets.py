@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..core.errors import IngestError
+from ..core.errors import IngestError, first_line
 from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
 from ..core.secrets import redact
@@ -91,8 +91,7 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
                 allow_retries=False,
             ) from None
         except Exception as exc:  # a bug, not an expected failure: traceback in the run's log, one line for the rest
-            first = (str(exc).strip().splitlines() or [""])[0]
-            message = redact(f"{stage.name} stage failed: {type(exc).__name__}: {first}")
+            message = redact(f"{stage.name} stage failed: {type(exc).__name__}: {first_line(exc)}")
             context.log.exception(message)
             yield checks.failures_check(stage.failure_check, _load_report(files, stage.name), message)
             raise dg.Failure(description=message, metadata={"exit_code": 1, "error": type(exc).__name__}) from None
@@ -216,7 +215,7 @@ def failure_exit_code(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]
             messages.append(user.description or "step failed")
         else:
             code = max(code, 1)
-            messages.append(redact(data.error.message.strip().splitlines()[0] if data.error else "step failed"))
+            messages.append(redact((data.error.message.strip().splitlines() or ["step failed"])[0] if data.error else "step failed"))
     return code or 1, messages
 
 

@@ -5,7 +5,7 @@ A partitioned pipeline's schedule requests one run per known database partition.
 
 import dagster as dg
 
-from ..core.errors import RecipeError
+from ..core.errors import RecipeError, first_line
 from ..core.recipe import LoadedRecipe
 
 
@@ -47,5 +47,5 @@ def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDe
 
         return every_database
     except dg.DagsterInvalidDefinitionError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise RecipeError([f"{loaded.path}: schedule.cron: expected a cron expression Dagster accepts, found {spec.cron!r} ({first})"]) from None
+        raise RecipeError([f"{loaded.path}: schedule.cron: expected a cron expression Dagster accepts, found {spec.cron!r} "
+                           f"({first_line(exc)})"]) from None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..core.errors import RecipeError
+from ..core.errors import RecipeError, first_line
 from ..core.plugin import Source
 from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
@@ -42,7 +42,7 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, RecipeError):
         text = "; ".join(exc.problems)
     else:
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = first_line(exc)
     return redact(text)
 
 

@@ -5,7 +5,7 @@ from itertools import islice
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..core.errors import SinkFailure
+from ..core.errors import SinkFailure, first_line
 from ..core.plugin import PluginConfig, Sink
 from ..core.secrets import redact
 from ..store.database import display_url
@@ -33,7 +33,7 @@ class LiteSink(Sink):
             try:
                 self.store.upsert_many(batch)
             except SQLAlchemyError as exc:
-                message = redact(str(exc).splitlines()[0])
+                message = redact(first_line(exc))
                 raise SinkFailure(f"metadata store {display_url(self.store.url)} refused a batch of {len(batch)}: {message}") from None
             for mcp in batch:
                 ack(mcp)

@@ -5,7 +5,6 @@ The config keys are DataHub's own, so a recipe written for `datahub ingest` work
 acknowledged to the run, so state never advances past what the server holds.
 """
 
-import threading
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -52,7 +51,6 @@ class RestSink(Sink):
 
     def __init__(self, config: RestSinkConfig, report):
         super().__init__(config, report)
-        self._lock = threading.Lock()
         self._ack = lambda mcp: None
 
     def _emitter(self) -> RestEmitter:
@@ -71,19 +69,16 @@ class RestSink(Sink):
         self.emitter.test_connection()
 
     def _on_result(self, mcps, error: str | None) -> None:
-        with self._lock:
-            if error is None:
-                for mcp in mcps:
-                    self._ack(mcp)
-                return
+        if error is None:
             for mcp in mcps:
-                self.report.fail(f"{mcp.entity_urn} {mcp.aspect_name}: {error}")
+                self._ack(mcp)
+            return
+        for mcp in mcps:
+            self.report.fail(f"{mcp.entity_urn} {mcp.aspect_name}: {error}")
 
     def write(self, mcps, ack) -> None:
         self._ack = ack
-        if self.emitter is None:
-            self.check()
-        emitter = self.emitter
+        emitter = self.emitter  # opened by check(), which the sink stage calls first
         sent = 0
         try:
             for mcp in mcps:

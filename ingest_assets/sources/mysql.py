@@ -3,10 +3,11 @@
 Everything comes from `information_schema` in a fixed number of statements whatever the table
 count: COLUMNS packed one row per table; TABLES and the primary-key rows of STATISTICS in one UNION;
 VIEWS; KEY_COLUMN_USAGE only for databases that InnoDB says have foreign keys. Each is sorted by
-(schema, table) in byte order and streamed on its own connection; the streams are merge-joined here
-one table at a time, so memory stays flat however large the catalog is, and the server works on
-them at once. Connections come straight from SQLAlchemy's dialect, not its pool, which would add
-statements to each.
+(schema, table) in byte order and streamed by a thread of its own: COLUMNS on the connection that
+first read SCHEMATA and checked for foreign keys, the others each on a connection of their own.
+The streams are merge-joined here one table at a time, so memory stays flat however large the
+catalog is, and the server works on them at once. Connections come straight from SQLAlchemy's
+dialect, not its pool, which would add statements to each.
 
 The output equals DataHub's mysql source: native types spelt as SQLAlchemy's MySQL dialect
 reflects them (`BIGINT(20)`, `DECIMAL(18, 4)`), view definitions as `SHOW CREATE VIEW` prints
@@ -33,7 +34,7 @@ from sqlalchemy.dialects.mysql.reflection import (
 )
 from sqlalchemy.engine import URL, Engine
 
-from ..core.errors import ConnectionFailure, SourceFailure
+from ..core.errors import ConnectionFailure, SourceFailure, first_line
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
 from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
@@ -274,10 +275,7 @@ def _databases_with_foreign_keys(source: "MySQLSource", connection, databases: l
         # InnoDB spells names in filename encoding: simple names are unchanged, others we cannot rule out.
         escaped = any(not _SIMPLE_NAME.match(name) for name in encoded)
         return [d for d in databases if (d in encoded if _SIMPLE_NAME.match(d) else escaped)]
-    with connection.cursor() as cursor:
-        source.sent(1)
-        cursor.execute(_fk_schemas_sql(len(databases)), tuple(databases))
-        return [r[0] for r in cursor.fetchall()]
+    return [r[0] for r in source._query(_fk_schemas_sql(len(databases)), tuple(databases), connection=connection)]
 
 
 _END = object()
@@ -285,7 +283,7 @@ _CHUNK = 2000
 
 
 class _Stream:
-    """One catalog query on its own connection, fetched in chunks by a background thread.
+    """One catalog query fetched in chunks by a background thread, on `connection` or a connection of its own.
 
     The server works on every stream at once; a bounded queue keeps at most a few chunks in memory.
     `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
@@ -379,12 +377,11 @@ class _NoRows:
         pass
 
 
-def _connection_message(exc: Exception, host_port: str) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    args = getattr(orig, "args", ())
-    text = str(args[1]) if len(args) >= 2 else str(orig)
-    text = text.strip().splitlines()[0] if text.strip() else type(orig).__name__
-    return f"cannot connect to MySQL at {host_port}: {text}"
+def _driver_message(exc: pymysql.err.MySQLError, what: str) -> str:
+    """`what`, then the server's or driver's own words: PyMySQL's errors are (code, message)."""
+    args = exc.args
+    text = str(args[1]).strip() if len(args) >= 2 else ""
+    return f"{what}: {(text.splitlines() or [first_line(exc)])[0]}"
 
 
 class MySQLSource(Source):
@@ -398,7 +395,6 @@ class MySQLSource(Source):
         self.statements = 0
         """Catalog statements this source sent: the figure that must not grow with the table count."""
         self._statements_lock = threading.Lock()
-        self.is_mariadb = True
 
     # --- connection ---
 
@@ -440,9 +436,7 @@ class MySQLSource(Source):
         engine = self.engine
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         with self._driver_errors():
-            connection = engine.dialect.connect(*cargs, **{**cparams, **self._connect_args})
-        self.is_mariadb = "mariadb" in connection.get_server_info().lower()
-        return connection
+            return engine.dialect.connect(*cargs, **{**cparams, **self._connect_args})
 
     def sent(self, count: int) -> None:
         with self._statements_lock:
@@ -468,9 +462,9 @@ class MySQLSource(Source):
         try:
             yield
         except pymysql.err.OperationalError as exc:
-            raise ConnectionFailure(_connection_message(exc, self.config.host_port)) from None
+            raise ConnectionFailure(_driver_message(exc, f"cannot connect to MySQL at {self.config.host_port}")) from None
         except pymysql.err.MySQLError as exc:
-            raise SourceFailure(_connection_message(exc, self.config.host_port).replace("cannot connect to", "query failed on")) from None
+            raise SourceFailure(_driver_message(exc, f"query failed on MySQL at {self.config.host_port}")) from None
 
     def close(self) -> None:
         if self._engine is not None:
@@ -517,7 +511,8 @@ class MySQLSource(Source):
                 databases = [d for d in databases if d == self.only_database]
             if not databases:
                 return
-            n, params, mariadb = len(databases), list(databases), self.is_mariadb
+            n, params = len(databases), list(databases)
+            mariadb = "mariadb" in connection.get_server_info().lower()
             # views are parsed in their stream's thread as they arrive, while the server still works on the rest
             streams["views"] = _Stream(self, (_views_sql(n, mariadb), params), prepare=self._prepared_view, chunk=50, ahead=8)
             streams["objects"] = _Stream(self, (_objects_sql(n), params * 2), chunk=500)
@@ -627,7 +622,7 @@ class MySQLSource(Source):
         try:
             return database, name, statement, view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True), None
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
-            return database, name, statement, None, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            return database, name, statement, None, first_line(exc)
 
     def _add_view(self, record: DatasetRecord, view_row: tuple) -> None:
         database, name, statement, lineage, error = view_row

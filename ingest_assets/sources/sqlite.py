@@ -14,7 +14,7 @@ import sqlglot
 from pydantic import Field
 from sqlglot import exp
 
-from ..core.errors import ConnectionFailure
+from ..core.errors import ConnectionFailure, first_line
 from ..core.patterns import AllowDenyPattern
 from ..core.plugin import PluginConfig, Source
 from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
@@ -167,7 +167,7 @@ class SqliteSource(Source):
                     record.upstreams = lineage.upstreams
                     record.column_lineage = lineage.columns
                 except (sqlglot.errors.SqlglotError, ValueError) as exc:
-                    self.report.warn(f"{db}.{name}: view SQL could not be parsed for lineage ({str(exc).splitlines()[0]})")
+                    self.report.warn(f"{db}.{name}: view SQL could not be parsed for lineage ({first_line(exc)})")
             self.report.count(f"{kind}s")
             yield record
         yield ScopeRecord(location=location, database=db)

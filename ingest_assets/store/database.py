@@ -7,7 +7,7 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ..core.errors import ConnectionFailure
+from ..core.errors import ConnectionFailure, first_line
 from ..core.secrets import redact
 
 
@@ -43,7 +43,7 @@ def open_engine(url: str, what: str, metadata: MetaData) -> Engine:
     try:
         engine = create_engine(parsed, pool_pre_ping=not sqlite)
     except (ArgumentError, ImportError) as exc:
-        raise ConnectionFailure(f"cannot use the {what} at {display_url(url)}: {redact(str(exc).splitlines()[0])}") from None
+        raise ConnectionFailure(f"cannot use the {what} at {display_url(url)}: {redact(first_line(exc))}") from None
     if sqlite:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):
@@ -55,5 +55,5 @@ def open_engine(url: str, what: str, metadata: MetaData) -> Engine:
     try:
         metadata.create_all(engine)
     except SQLAlchemyError as exc:
-        raise ConnectionFailure(f"cannot open the {what} at {display_url(url)}: {redact(str(exc).splitlines()[0])}") from None
+        raise ConnectionFailure(f"cannot open the {what} at {display_url(url)}: {redact(first_line(exc))}") from None
     return engine

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from ..core.errors import ConnectionFailure
+from ..core.errors import ConnectionFailure, first_line
 from ..core.mcp import MCP, PEGASUS, to_short_names
 from ..core.secrets import redact
 from ..core.urns import entity_type_of
@@ -83,7 +83,7 @@ def parse_proposal(obj, where: str) -> MCP:
     try:
         parsed = json.loads(value)
     except ValueError as exc:
-        raise ProposalError(f"{where}: aspect value is not valid JSON ({str(exc).splitlines()[0][:100]})") from None
+        raise ProposalError(f"{where}: aspect value is not valid JSON ({first_line(exc)[:100]})") from None
     if not isinstance(parsed, dict):
         raise ProposalError(f"{where}: aspect value must be a JSON object")
     system = obj.get("systemMetadata") or {}
@@ -189,7 +189,7 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
         try:
             writer.write(mcps)
         except SQLAlchemyError as exc:
-            return error_response(500, redact(f"the metadata store refused the write: {str(exc).splitlines()[0]}"))
+            return error_response(500, redact(f"the metadata store refused the write: {first_line(exc)}"))
         if action == "ingestProposal":
             return JSONResponse({"value": mcps[0].entity_urn})
         return JSONResponse({"value": [m.entity_urn for m in mcps]})
