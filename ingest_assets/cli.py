@@ -70,11 +70,13 @@ def cmd_ingest(args) -> int:
         _progress_logging()
         import dagster as dg
 
+        from .orchestration.artifacts import staged_files
         from .orchestration.assets import (
             IngestSettings,
             build_pipeline,
             failure_exit_code,
             stage_reports,
+            stages_run,
         )
         from .stages import state_store_for
 
@@ -85,9 +87,6 @@ def cmd_ingest(args) -> int:
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     finally:
         gc.enable()
-    files = settings.files(loaded.pipeline_name)
-    for stale in ("snapshot", "mcps", "sink"):
-        files.report(stale).unlink(missing_ok=True)
     state = state_store_for(loaded)
     try:
         with state.lease(loaded.pipeline_name):  # two CLI runs of one pipeline never overlap
@@ -102,13 +101,13 @@ def cmd_ingest(args) -> int:
     finally:
         state.close()
     code, messages = (EXIT_OK, []) if result.success else failure_exit_code(result)
-    reports = stage_reports(files)
-    summary = _summary(loaded, reports, time.time() - started, messages)
-    if args.dry_run:
-        summary["dry_run"] = True
-    _print_summary(summary)
-    if args.preview:
-        _print_preview(files, args.preview)
+    with staged_files(settings.artifacts_base, loaded.pipeline_name, None) as files:  # where the stages wrote
+        summary = _summary(loaded, stage_reports(files, stages_run(loaded, result)), time.time() - started, messages)
+        if args.dry_run:
+            summary["dry_run"] = True
+        _print_summary(summary)
+        if args.preview:
+            _print_preview(files, args.preview)
     if args.report_to:
         Path(args.report_to).write_text(json.dumps(summary, indent=2))
     if code:

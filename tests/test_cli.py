@@ -54,6 +54,22 @@ def test_dry_run_sends_nothing(tmp_path, shop_db):
     assert run_cli("lite", "ls", env=env).returncode == 1
 
 
+def test_summary_reads_the_stages_of_this_run_where_they_wrote(tmp_path, shop_db):
+    """A file:// artifacts URL is where the stages write and the CLI reads; a dry run after a full run
+    does not report the earlier run's sink."""
+    artifacts = tmp_path / "artifacts"
+    env = {**env_for(tmp_path, shop_db), "INGEST_ARTIFACTS_DIR": f"file://{artifacts}"}
+    full = run_cli("ingest", "-c", "recipes/quickstart.yml", "--report-to", str(tmp_path / "full.json"), env=env)
+    assert full.returncode == 0, full.stderr
+    assert (artifacts / "quickstart" / "sink.report.json").exists()
+    counts = json.loads((tmp_path / "full.json").read_text())["counts"]
+    assert counts["snapshot: tables"] == 12 and counts["sink: acknowledged"] == counts["mcps: mcps"] > 0
+    dry = run_cli("ingest", "-c", "recipes/quickstart.yml", "--dry-run", "--report-to", str(tmp_path / "dry.json"), env=env)
+    assert dry.returncode == 0, dry.stderr
+    counts = json.loads((tmp_path / "dry.json").read_text())["counts"]
+    assert counts["snapshot: tables"] == 12 and not any(key.startswith("sink: ") for key in counts)
+
+
 def test_bad_recipe_exits_2_with_one_line(tmp_path, shop_db, write_recipe):
     recipe = write_recipe(f"pipeline_name: p\nsource:\n  type: sqlite\n  config: {{path: {shop_db}, tabel_pattern: {{}}}}\n")
     result = run_cli("ingest", "-c", str(recipe), env=env_for(tmp_path, shop_db))

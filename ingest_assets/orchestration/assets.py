@@ -3,12 +3,11 @@ its checks, schedule and sensors.
 
 Assets hand over files (see `stages.RunFiles`), not Python values, so the sink asset can be
 re-materialized alone after a sink outage without touching the source again. Each asset runs
-in the pool `ingest_<pipeline>` and each job carries the tag `ingest_assets/serial`: with the
-limits deploy/*/dagster.yaml sets, two runs of one pipeline never touch its hand-over files at
-the same time.
+in the pool `ingest_<pipeline>` and each unpartitioned job carries the tag `ingest_assets/serial`:
+with the limits deploy/*/dagster.yaml sets, two runs of one pipeline (of one partition, where
+partitioned) never touch its hand-over files at the same time.
 """
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,7 +96,7 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
             raise dg.Failure(description=message, metadata={"exit_code": 1, "error": type(exc).__name__}) from None
         for warning in report.warnings:
             context.log.warning(warning)
-        before = [r for r in (_load_report(files, s) for s in earlier) if r is not None]
+        before = stage_reports(files, earlier)
         results = [checks.failures_check(stage.failure_check, report)]
         if stage is _SNAPSHOT:
             previous = checks.previous_datasets(context.instance, context.asset_key, partition)
@@ -199,8 +198,14 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
     return parts
 
 
-def stage_reports(files: RunFiles) -> list[StageReport]:
-    return [StageReport.load(files.report(s)) for s in STAGES if files.report(s).exists()]
+def stage_reports(files: RunFiles, stages=STAGES) -> list[StageReport]:
+    return [StageReport.load(files.report(s)) for s in STAGES if s in stages and files.report(s).exists()]
+
+
+def stages_run(loaded: LoadedRecipe, result: dg.ExecuteInProcessResult) -> set[str]:
+    """The stages whose step started in this run (any other stage's report is an earlier run's)."""
+    started = {event.step_key for event in result.all_events if event.is_step_start}
+    return {stage for stage, key in zip(STAGES, pipeline_asset_keys(loaded)) if key.to_python_identifier() in started}
 
 
 def failure_exit_code(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
@@ -217,7 +222,3 @@ def failure_exit_code(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]
             code = max(code, 1)
             messages.append(redact((data.error.message.strip().splitlines() or ["step failed"])[0] if data.error else "step failed"))
     return code or 1, messages
-
-
-def dump_json(obj) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -1,11 +1,8 @@
 """The `ingest` resource: run options a person can change per run in the launchpad."""
 
 import os
-from pathlib import Path
 
 import dagster as dg
-
-from ..stages import RunFiles
 
 
 class IngestSettings(dg.ConfigurableResource):
@@ -27,8 +24,3 @@ class IngestSettings(dg.ConfigurableResource):
     @property
     def artifacts_base(self) -> str:
         return self.artifacts_dir or os.environ.get("INGEST_ARTIFACTS_DIR", "")
-
-    def files(self, pipeline: str, partition: str | None = None) -> RunFiles:
-        """The local hand-over files (a remote base is staged per step, see `artifacts.staged_files`)."""
-        base = self.artifacts_dir
-        return RunFiles.for_pipeline(pipeline, Path(base) if base else None, partition)
