@@ -38,6 +38,7 @@ from .core.state_diff import (
     Scope,
     StateDiff,
     mcp_digest,
+    record_digest,
 )
 from .store.database import instance_home
 from .store.state import StateStore
@@ -159,12 +160,6 @@ def state_store_for(loaded: LoadedRecipe, state_url: str | None = None) -> State
     return StateStore(state_url or recipe_url or None)
 
 
-def _partition_of(files: RunFiles, partition: str | None) -> str | None:
-    if partition is not None:
-        return partition
-    return files.directory.name if files.directory.parent.name == "partitions" else None
-
-
 def _lease_name(loaded: LoadedRecipe, partition: str | None) -> str:
     """Partitions of one pipeline cover disjoint databases, so each has its own lease."""
     return f"{loaded.pipeline_name}[{partition}]" if partition else loaded.pipeline_name
@@ -198,7 +193,7 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
     shared_scopes: dict[tuple, Scope] = {}
     lines = read_lines(files.snapshot)
     while chunk := list(islice(lines, 500)):
-        digests = [hashlib.sha256(fingerprint + line.rstrip(b"\n")).hexdigest()[:32] for line in chunk]
+        digests = [record_digest(fingerprint, line.rstrip(b"\n")) for line in chunk]
         unchanged = diff.unchanged_records(digests)
         for line, digest in zip(chunk, digests):
             if digest in unchanged:
@@ -240,7 +235,7 @@ def still_wanted_by(source: Source) -> Callable[[EntityState], bool]:
     return wanted
 
 
-def _catalog_location(loaded: LoadedRecipe, scopes: list[Scope], partition: str | None) -> Scope | None:
+def _catalog_location(scopes: list[Scope], partition: str | None) -> Scope | None:
     """The run listed every database of its platform/env/instance: a full run that enumerated some scope."""
     if partition or not scopes:
         return None
@@ -270,7 +265,6 @@ def run_mcps(
     acknowledged all of it).
     """
     report = StageReport("mcps")
-    partition = _partition_of(files, partition)
     store = state_store_for(loaded, state_url)
     try:
         with _failures_reported(report, files.report("mcps"), "building MCPs failed", SourceFailure), \
@@ -298,7 +292,7 @@ def run_mcps(
                 decision = diff.removals(
                     scopes, still_wanted_by(loaded.source_class(loaded.source_config, report)), _source_failed(files),
                     loaded.stateful.fail_safe_threshold, allow_mass_removal,
-                    _catalog_location(loaded, scopes, partition),
+                    _catalog_location(scopes, partition),
                 )
             for mcp in _stamp(diff.removal_mcps(decision), run_id, loaded.pipeline_name):
                 write(mcp.to_line())
@@ -324,11 +318,11 @@ def run_mcps(
     return report
 
 
-def _read_pending(files: RunFiles) -> tuple[dict | None, Iterator[tuple[EntityState, bool]]]:
+def _read_pending(files: RunFiles) -> tuple[dict, Iterator[tuple[EntityState, bool]]]:
     """The pending state's header and a stream of (entity, merge) (never all in memory)."""
     path = pending_state_path(files)
-    if not path.exists():
-        return None, iter(())
+    if not path.exists():  # the mcps stage writes it with mcps.jsonl: only a hand-edited folder lacks it
+        raise SinkFailure(f"{path} is missing: the state does not advance (the next run re-sends what this one sent)")
     lines = read_lines(path)
     meta = orjson.loads(next(lines))
     return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(orjson.loads, lines))
@@ -353,7 +347,6 @@ def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = N
     a failed one records only the aspects the sink did acknowledge, so the next run re-sends the rest.
     """
     report = StageReport("sink")
-    partition = _partition_of(files, partition)
     store = state_store_for(loaded, state_url)
     try:
         with store.lease(_lease_name(loaded, partition)):
@@ -399,6 +392,7 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
 
     def after_failure() -> None:
         report.count("acknowledged", acked["mcps"])
+        report.count("sent", total)
         keep_acknowledged()
 
     log.info("sink: sending to %s", loaded.sink_type)
@@ -409,22 +403,15 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
                 sink.write(stream(), ack)
             finally:
                 sink.close()
+            if acked["mcps"] < total:
+                raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
         report.count("acknowledged", acked["mcps"])
         report.count("sent", total)
-        if acked["mcps"] < total:
-            keep_acknowledged()
-            report.fail(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
-            report.finish().save(files.report("sink"))
-            raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acked['mcps']} of {total} MCPs")
         acked_file.close()
-        meta, pending = _read_pending(files)
         with _failures_reported(report, files.report("sink"), "state store could not commit the run (the next run re-sends it)", SinkFailure):
-            if meta is None:
-                report.count("state aspects recorded", sum(
-                    store.record_acknowledged(loaded.pipeline_name, chunk) for chunk in _acknowledged_chunks(acked_path)))
-            else:
-                written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total)
-                report.count("state entities written", written)
+            meta, pending = _read_pending(files)
+            written = store.commit_run(loaded.pipeline_name, meta["run_id"], pending, total)
+            report.count("state entities written", written)
     finally:
         acked_file.close()
         acked_path.unlink(missing_ok=True)

@@ -99,23 +99,19 @@ def container_mcps(record: ContainerRecord) -> Iterator[MCP]:
     yield _mcp("container", urn, "browsePathsV2", _browse_path(loc, chain[:-1]))
 
 
-_UNION_KEYS: dict[str, str] = {}
-
-
 def _schema_fields(record: DatasetRecord) -> list[dict]:
-    fields = []
-    for column in record.columns:
-        type_name = column.field_type or field_type_for(column.native_type)
-        union_key = _UNION_KEYS.get(type_name) or _UNION_KEYS.setdefault(type_name, f"com.linkedin.schema.{type_name}")
-        if column.description:
-            fields.append({"fieldPath": column.name, "nullable": column.nullable, "description": column.description,
-                           "type": {"type": {union_key: {}}}, "nativeDataType": column.native_type, "recursive": False,
-                           "isPartOfKey": column.is_part_of_key})
-        else:
-            fields.append({"fieldPath": column.name, "nullable": column.nullable,
-                           "type": {"type": {union_key: {}}}, "nativeDataType": column.native_type, "recursive": False,
-                           "isPartOfKey": column.is_part_of_key})
-    return fields
+    return [
+        {
+            "fieldPath": column.name,
+            "nullable": column.nullable,
+            **({"description": column.description} if column.description else {}),
+            "type": {"type": {f"com.linkedin.schema.{column.field_type or field_type_for(column.native_type)}": {}}},
+            "nativeDataType": column.native_type,
+            "recursive": False,
+            "isPartOfKey": column.is_part_of_key,
+        }
+        for column in record.columns
+    ]
 
 
 def _foreign_keys(record: DatasetRecord, urn: str) -> list[dict]:

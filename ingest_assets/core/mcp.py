@@ -10,29 +10,13 @@ PEGASUS = "com.linkedin.pegasus2avro."
 SHORT = "com.linkedin."
 
 
-def _rename_union_keys(obj, to_pegasus: bool):
+def to_short_names(obj):
+    """`com.linkedin.pegasus2avro.schema.NumberType` -> `com.linkedin.schema.NumberType` (REST's form), all through."""
     if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if to_pegasus and key.startswith(SHORT) and not key.startswith(PEGASUS):
-                key = PEGASUS + key[len(SHORT):]
-            elif not to_pegasus and key.startswith(PEGASUS):
-                key = SHORT + key[len(PEGASUS):]
-            out[key] = _rename_union_keys(value, to_pegasus)
-        return out
+        return {SHORT + key[len(PEGASUS):] if key.startswith(PEGASUS) else key: to_short_names(value) for key, value in obj.items()}
     if isinstance(obj, list):
-        return [_rename_union_keys(v, to_pegasus) for v in obj]
+        return [to_short_names(v) for v in obj]
     return obj
-
-
-def to_short_names(aspect: dict) -> dict:
-    """`com.linkedin.pegasus2avro.schema.NumberType` -> `com.linkedin.schema.NumberType` (REST's form)."""
-    return _rename_union_keys(aspect, to_pegasus=False)
-
-
-def to_pegasus_names(aspect: dict) -> dict:
-    """The file sink's spelling of union members, as DataHub's own file sink writes them."""
-    return _rename_union_keys(aspect, to_pegasus=True)
 
 
 def canonical_json(obj) -> str:
@@ -40,11 +24,17 @@ def canonical_json(obj) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
+def aspect_hash(aspect: dict) -> str:
+    """sha256 of the aspect's canonical JSON: equal for equal content, never for the system metadata."""
+    return hashlib.sha256(orjson.dumps(aspect, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 _SHORT_UNION_KEY = re.compile(r'"com\.linkedin\.(?!pegasus2avro\.)(?=[\w.]+"\s*:)')
 
 
 def pegasus_json(text: str) -> str:
-    """`to_pegasus_names` on serialized JSON: only keys (a quoted name followed by a colon) are renamed."""
+    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON:
+    only keys (a quoted name followed by a colon) are renamed."""
     return _SHORT_UNION_KEY.sub('"com.linkedin.pegasus2avro.', text)
 
 
@@ -62,7 +52,7 @@ class MCP:
                  change_type: str = "UPSERT", system_metadata: dict | None = None, known_hash: str | None = None,
                  *, aspect_text: str | None = None):
         if (aspect is None) == (aspect_text is None):
-            raise ValueError("an MCP needs its aspect as a dict or as JSON text, not both")
+            raise ValueError("an MCP needs its aspect as a dict or as JSON text: exactly one of them")
         self.entity_type = entity_type
         self.entity_urn = entity_urn
         self.aspect_name = aspect_name
@@ -99,7 +89,7 @@ class MCP:
     def aspect_hash(self) -> str:
         """Content hash of the aspect alone (never the system metadata): what change detection compares."""
         if self.known_hash is None:
-            self.known_hash = hashlib.sha256(orjson.dumps(self.aspect, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            self.known_hash = aspect_hash(self.aspect)
         return self.known_hash
 
     def _envelope(self, aspect_wire: dict) -> dict:
@@ -114,11 +104,8 @@ class MCP:
             obj["systemMetadata"] = self.system_metadata
         return obj
 
-    def to_file_obj(self) -> dict:
-        return self._envelope({"json": to_pegasus_names(self.aspect)})
-
     def to_file_json(self) -> str:
-        """`to_file_obj` serialized, one line (the aspect's text is embedded, not re-serialized)."""
+        """DataHub's file form (`{"json": ...}`, pegasus2avro union names), one line; the aspect's text is embedded, not re-serialized."""
         aspect = self.aspect_text()
         if "com.linkedin." in aspect:
             aspect = pegasus_json(aspect)

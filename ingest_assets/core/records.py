@@ -2,8 +2,9 @@
 
 Plain slotted dataclasses: a catalog of 5,000 tables is about 100,000 columns, and records are
 written and read back once per run, so they cost a microsecond each instead of a validation pass.
-They are validated where they come from (each source) and read back only from our own hand-over
-files; `record_from_json` still refuses a line with unknown or missing keys.
+Nothing checks their fields at run time: each source builds them from what its catalog says, and
+they are read back only from our own hand-over files (`record_from_json` refuses a line with
+unknown or missing keys, not one with wrong values).
 """
 
 from dataclasses import dataclass, field

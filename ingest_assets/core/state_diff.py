@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .mcp import MCP, canonical_json
+from .mcp import MCP, aspect_hash
 
 REMOVED_STATUS = {"removed": True}
 
@@ -26,16 +26,17 @@ HASH_CHARS = 32
 """State keeps the first 128 bits of the aspect's sha256: collisions are out of reach, memory per aspect halves."""
 
 
-def aspect_digest(aspect: dict) -> str:
-    """What the state stores for an aspect: the start of `MCP.aspect_hash`."""
-    return hashlib.sha256(canonical_json(aspect).encode("utf-8")).hexdigest()[:HASH_CHARS]
-
-
 def mcp_digest(mcp: MCP) -> str:
+    """What the state stores for an aspect: the start of its hash."""
     return mcp.aspect_hash()[:HASH_CHARS]
 
 
-REMOVED_STATUS_HASH = aspect_digest(REMOVED_STATUS)
+def record_digest(builders: bytes, line: bytes) -> str:
+    """What the state stores for the snapshot record an entity was built from (with the builders' fingerprint)."""
+    return hashlib.sha256(builders + line).hexdigest()[:HASH_CHARS]
+
+
+REMOVED_STATUS_HASH = aspect_hash(REMOVED_STATUS)[:HASH_CHARS]
 
 
 class StatefulIngestionConfig(BaseModel):
@@ -184,7 +185,8 @@ class StateDiff:
         self.window = window
         self.counts: Counter = Counter()
         self.seen: set[str] = set()
-        self.databases: set[tuple] = set()
+        self.databases: set[Scope] = set()
+        """The databases (`Scope.database_scope`) this run's records came from."""
         self._changed: list[EntityState] = []
         self._open: dict[str, tuple[EntityState, EntityState | None, int]] = {}
         self._reopened: set[str] = set()
@@ -209,7 +211,7 @@ class StateDiff:
                 self.counts["aspects unchanged"] += len(entity.aspects)
                 scope = entity.info.scope
                 if scope is not None:
-                    self.databases.add((scope.platform, scope.env, scope.instance, scope.database))
+                    self.databases.add(scope.database_scope())
         return unchanged
 
     def select(self, mcps: Iterable[tuple[MCP, EntityInfo | None]], chunk_size: int = 1000) -> Iterator[MCP]:
@@ -254,7 +256,7 @@ class StateDiff:
         if info is not None and entity.info.scope is None:
             entity.info = info
             if info.scope is not None:
-                self.databases.add((info.scope.platform, info.scope.env, info.scope.instance, info.scope.database))
+                self.databases.add(info.scope.database_scope())
         digest = mcp_digest(mcp)
         entity.aspects[sys.intern(mcp.aspect_name)] = digest
         if before is None or before.is_removed:
@@ -308,7 +310,7 @@ class StateDiff:
         complete = set(scopes)
         if source_failed:
             return RemovalDecision([], 0, 0, "stale entities not removed: the source reported failures in this run")
-        present_databases = {(s.platform, s.env, s.instance, s.database) for s in scopes} | self.databases
+        present_databases = {s.database_scope() for s in scopes} | self.databases
 
         def in_scope(entity: EntityState) -> bool:
             scope = entity.info.scope
@@ -316,7 +318,7 @@ class StateDiff:
                 return False
             if scope in complete or scope.database_scope() in complete:
                 return True
-            vanished = (scope.platform, scope.env, scope.instance, scope.database) not in present_databases
+            vanished = scope.database_scope() not in present_databases
             return catalog_location is not None and vanished and catalog_location.same_location(scope)
 
         considered, stale = 0, []
@@ -336,10 +338,8 @@ class StateDiff:
         return RemovalDecision(stale, considered, len(stale))
 
     def removal_mcps(self, decision: RemovalDecision) -> Iterator[MCP]:
-        """`status {"removed": true}` for each entity; skipped where the sink already holds it."""
+        """`status {"removed": true}` for each entity (`removals` never picks one the sink holds removed)."""
         for entity in decision.entities:
-            if entity.aspects.get("status") == REMOVED_STATUS_HASH and not self.full_refresh:
-                continue
             yield MCP(entity_type=entity.entity_type, entity_urn=entity.urn, aspect_name="status", aspect=dict(REMOVED_STATUS))
 
     @staticmethod
