@@ -160,13 +160,11 @@ def _store(args):
 
 
 def cmd_lite_ls(args) -> int:
-    from .store.database import display_url
-
     store = _store(args)
     prefix = (args.path or "/").rstrip("/")
     rows = [row for row in store.browse() if row[0] == prefix or row[0].startswith(prefix + "/") or not prefix]
     if not rows:
-        print(f"nothing under {args.path or '/'} in {display_url(store.url)}", file=sys.stderr)
+        print(f"nothing under {args.path or '/'} in {store.display_url}", file=sys.stderr)
         return EXIT_FAILURES
     for path, kind, urn in rows:
         print(f"{path:<60} {kind:<10} {urn}")

@@ -8,7 +8,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..core.errors import SinkFailure, first_line
 from ..core.plugin import PluginConfig, Sink
 from ..core.secrets import redact
-from ..store.database import display_url
 from ..store.lite import LiteStore
 
 
@@ -34,7 +33,7 @@ class LiteSink(Sink):
                 self.store.upsert_many(batch)
             except SQLAlchemyError as exc:
                 message = redact(first_line(exc))
-                raise SinkFailure(f"metadata store {display_url(self.store.url)} refused a batch of {len(batch)}: {message}") from None
+                raise SinkFailure(f"metadata store {self.store.display_url} refused a batch of {len(batch)}: {message}") from None
             for mcp in batch:
                 ack(mcp)
 

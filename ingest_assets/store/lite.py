@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 from ..core.mcp import MCP, canonical_json
 from ..core.urns import entity_type_of
-from .database import open_engine, user_home
+from .database import display_url, open_engine, user_home
 
 metadata = MetaData()
 aspects_table = Table(
@@ -52,12 +52,21 @@ def default_url() -> str:
     return f"sqlite:///{user_home() / 'lite.db'}"
 
 
+def _stored(metadata: str, system: str | None, created) -> dict:
+    """One stored aspect version: its value, system metadata and creation time (a datetime)."""
+    return {"value": json.loads(metadata), "systemMetadata": json.loads(system) if system else None, "created": created}
+
+
 class LiteStore:
     """Every aspect version per (urn, aspect), in one SQL table."""
 
     def __init__(self, url: str | None = None):
         self.url = url or default_url()
         self.engine = open_engine(self.url, "metadata store", metadata)
+
+    @property
+    def display_url(self) -> str:
+        return display_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -118,10 +127,7 @@ class LiteStore:
                 select(t.c.metadata, t.c.systemmetadata, t.c.createdon).where(
                     t.c.urn == urn, t.c.aspect == aspect, t.c.version == version)
             ).first()
-        if row is None:
-            return None
-        return {"value": json.loads(row[0]), "systemMetadata": json.loads(row[1]) if row[1] else None,
-                "created": row[2].isoformat()}
+        return None if row is None else _stored(*row)
 
     def entity_aspects(self, urn: str) -> dict[str, dict]:
         """Every latest aspect of one entity with its system metadata and time, for the REST service."""
@@ -129,8 +135,7 @@ class LiteStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.c.aspect, t.c.metadata, t.c.systemmetadata, t.c.createdon)
                                 .where(t.c.urn == urn, t.c.version == 0).order_by(t.c.aspect))
-            return {aspect: {"value": json.loads(value), "systemMetadata": json.loads(system) if system else None,
-                             "created": created} for aspect, value, system, created in rows}
+            return {aspect: _stored(value, system, created) for aspect, value, system, created in rows}
 
     def get_entity(self, urn: str) -> dict[str, dict]:
         """Every latest aspect of one entity, by aspect name."""

@@ -13,7 +13,7 @@ import json
 import socket
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import timezone
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +24,6 @@ from ..core.errors import ConnectionFailure, first_line
 from ..core.mcp import MCP, PEGASUS, to_short_names
 from ..core.secrets import redact
 from ..core.urns import entity_type_of
-from .database import display_url
 from .lite import ACTOR, LiteStore
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -71,7 +70,7 @@ def parse_proposal(obj, where: str) -> MCP:
         raise ProposalError(f"{where}: entityType {entity_type!r} does not match the URN's type {entity_type_of(urn)!r}")
     change = obj.get("changeType", "UPSERT")
     if change not in SUPPORTED_CHANGE_TYPES:
-        raise ProposalError(f"{where}: changeType {change!r} is not supported here (only UPSERT)")
+        raise ProposalError(f"{where}: changeType {change!r} is not supported here (UPSERT, or CREATE, which this service stores as an UPSERT)")
     aspect = obj["aspect"]
     if not isinstance(aspect, dict) or "value" not in aspect:
         raise ProposalError(f"{where}: aspect must be {{\"value\": \"<json>\", \"contentType\": \"application/json\"}}")
@@ -95,10 +94,10 @@ def parse_proposal(obj, where: str) -> MCP:
                change_type=change, system_metadata=system)
 
 
-def _millis(created) -> int:
-    if isinstance(created, str):
-        created = datetime.fromisoformat(created)
-    return int(created.replace(tzinfo=timezone.utc).timestamp() * 1000)
+def _stamps(stored: dict) -> dict:
+    """The creation stamp and system metadata of a stored aspect, as GMS answers them."""
+    created = {"time": int(stored["created"].replace(tzinfo=timezone.utc).timestamp() * 1000), "actor": ACTOR}
+    return {"created": created, **({"systemMetadata": stored["systemMetadata"]} if stored["systemMetadata"] else {})}
 
 
 class GroupCommitWriter:
@@ -210,10 +209,7 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
         found = store.get_aspect(urn, aspect, version)
         if found is None:
             return error_response(404, f"no aspect {aspect} version {version} for {urn}")
-        return {"urn": urn, "version": version,
-                "aspect": {ASPECT_CLASSES.get(aspect, aspect): found["value"]},
-                "created": {"time": _millis(found["created"]), "actor": ACTOR},
-                **({"systemMetadata": found["systemMetadata"]} if found["systemMetadata"] else {})}
+        return {"urn": urn, "version": version, "aspect": {ASPECT_CLASSES.get(aspect, aspect): found["value"]}, **_stamps(found)}
 
     @app.get("/entitiesV2/{urn:path}")
     def get_entity(urn: str, aspects: str | None = None):
@@ -227,9 +223,7 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
             "urn": urn,
             "entityName": entity_type_of(urn),
             "aspects": {
-                name: {"name": name, "type": "VERSIONED", "version": 0, "value": item["value"],
-                       "created": {"time": _millis(item["created"]), "actor": ACTOR},
-                       **({"systemMetadata": item["systemMetadata"]} if item["systemMetadata"] else {})}
+                name: {"name": name, "type": "VERSIONED", "version": 0, "value": item["value"], **_stamps(item)}
                 for name, item in found.items()
             },
         }
@@ -259,7 +253,7 @@ def serve(store_url: str | None, host: str, port: int, token: str | None, max_bo
     sock = listen(host, port)
     bound_port = sock.getsockname()[1]
     app = create_app(store, token=token, max_body_bytes=max_body_bytes)
-    print(f"metadata service on http://{host}:{bound_port} (store {display_url(store.url)}, "
+    print(f"metadata service on http://{host}:{bound_port} (store {store.display_url}, "
           f"auth {'bearer token' if token else 'off'}); Ctrl-C stops it", file=sys.stderr, flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_keep_alive=30)
     try:
