@@ -111,6 +111,12 @@ def _row_of(pipeline: str, entity: EntityState, now: float) -> dict:
     }
 
 
+def _rows_in(conn, pipeline: str, column, values: list):
+    """The pipeline's entity rows whose `column` is one of `values`, asked CHUNK values at a time."""
+    for start in range(0, len(values), CHUNK):
+        yield from conn.execute(select(entity_table).where(entity_table.c.pipeline == pipeline, column.in_(values[start:start + CHUNK])))
+
+
 def _interned(pairs) -> dict:
     return {sys.intern(k): v for k, v in pairs}
 
@@ -196,13 +202,8 @@ class StateStore:
         if not acknowledged:
             return 0
         now = time.time()
-        t = entity_table
-        urns = list(acknowledged)
         with self.engine.begin() as conn:
-            existing: dict[str, EntityState] = {}
-            for start in range(0, len(urns), CHUNK):
-                rows = conn.execute(select(t).where(t.c.pipeline == pipeline, t.c.urn.in_(urns[start:start + CHUNK])))
-                existing.update((row.urn, _entity_of(row)) for row in rows)
+            existing = {row.urn: _entity_of(row) for row in _rows_in(conn, pipeline, entity_table.c.urn, list(acknowledged))}
             merged = []
             for urn, aspects in acknowledged.items():
                 entity = existing.get(urn) or EntityState(urn, entity_type_of(urn))
@@ -304,14 +305,14 @@ class StateStore:
             conn.execute(delete(lock_table).where(lock_table.c.pipeline == pipeline, lock_table.c.holder == holder))
 
     @contextmanager
-    def lease(self, pipeline: str, holder: str | None = None):
+    def lease(self, pipeline: str):
         """Hold the pipeline's lease for the block (re-entrant within one process)."""
-        taken = self.acquire(pipeline, holder)
+        taken = self.acquire(pipeline)
         try:
             yield
         finally:
             if taken:
-                self.release(pipeline, holder)
+                self.release(pipeline)
 
 
 class StateView:
@@ -329,26 +330,16 @@ class StateView:
     def get_many(self, urns) -> dict[str, EntityState]:
         if self.empty:
             return {}
-        t = entity_table
-        urns = list(urns)
-        found: dict[str, EntityState] = {}
         with self.store.engine.connect() as conn:
-            for start in range(0, len(urns), CHUNK):
-                rows = conn.execute(select(t).where(t.c.pipeline == self.pipeline, t.c.urn.in_(urns[start:start + CHUNK])))
-                found.update((row.urn, _entity_of(row, self._scopes)) for row in rows)
-        return found
+            return {row.urn: _entity_of(row, self._scopes) for row in _rows_in(conn, self.pipeline, entity_table.c.urn, list(urns))}
 
     def by_records(self, digests) -> dict[str, list[EntityState]]:
         if self.empty:
             return {}
-        t = entity_table
-        digests = list(digests)
         found: dict[str, list[EntityState]] = {}
         with self.store.engine.connect() as conn:
-            for start in range(0, len(digests), CHUNK):
-                rows = conn.execute(select(t).where(t.c.pipeline == self.pipeline, t.c.record.in_(digests[start:start + CHUNK])))
-                for row in rows:
-                    found.setdefault(row.record, []).append(_entity_of(row, self._scopes))
+            for row in _rows_in(conn, self.pipeline, entity_table.c.record, list(digests)):
+                found.setdefault(row.record, []).append(_entity_of(row, self._scopes))
         return found
 
     def __iter__(self) -> Iterator[EntityState]:
