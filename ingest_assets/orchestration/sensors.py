@@ -46,9 +46,8 @@ def _one_line(exc: BaseException) -> str:
     return redact(text)
 
 
-def source_fingerprint(recipe_path: Path) -> str | None:
-    """The source's fingerprint now; raises IngestError when the recipe or the source fails."""
-    loaded = load_recipe(recipe_path)
+def source_fingerprint(loaded: LoadedRecipe) -> str | None:
+    """The source's fingerprint now; raises IngestError when the source fails."""
     source = loaded.source_class(loaded.source_config, StageReport("fingerprint"))
     try:
         return source.fingerprint()
@@ -63,15 +62,23 @@ def _read_cursor(cursor: str | None) -> dict:
         return {}
 
 
-def _run_pipeline(context, partitions, recipe_path: Path, run_key: str, tags: dict, cursor: str):
+def _databases(context, partitions, loaded: LoadedRecipe) -> tuple[list[str], list[str]] | dg.SkipReason:
+    """The databases in scope now and those of them the partitions do not have yet, or why they are unknown."""
+    try:
+        found = discover_databases(loaded)
+    except Exception as exc:
+        return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
+    return found, new_partitions(context.instance, partitions, found)
+
+
+def _run_pipeline(context, partitions, loaded: LoadedRecipe, run_key: str, tags: dict, cursor: str):
     """One run of the pipeline; a partitioned one runs every database (known and new) and adds the new ones."""
     if partitions is None:
         return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags=tags)], cursor=cursor)
-    try:
-        found = discover_databases(load_recipe(recipe_path))
-    except Exception as exc:
-        return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
-    added = new_partitions(context.instance, partitions, found)
+    listed = _databases(context, partitions, loaded)
+    if isinstance(listed, dg.SkipReason):
+        return listed
+    found, added = listed
     databases = sorted(set(context.instance.get_dynamic_partitions(partitions.name)) | set(found))
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"{run_key}:{db}", partition_key=db, tags=tags) for db in databases],
@@ -94,7 +101,8 @@ def build_source_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
     )
     def source_change(context: dg.SensorEvaluationContext):
         try:
-            fingerprint = source_fingerprint(recipe_path)
+            current = load_recipe(recipe_path)
+            fingerprint = source_fingerprint(current)
         except Exception as exc:  # an unreachable source or a broken recipe must not crash the tick
             return dg.SkipReason(f"source not checked: {_one_line(exc)}")
         if fingerprint is None:
@@ -106,7 +114,7 @@ def build_source_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
         if cursor["fingerprint"] == fingerprint:
             return dg.SkipReason(f"source unchanged (fingerprint {fingerprint[:12]})")
         changes = int(cursor.get("changes", 0)) + 1
-        return _run_pipeline(context, partitions, recipe_path, f"{changes}:{fingerprint}", {"ingest_assets/trigger": "source_change"},
+        return _run_pipeline(context, partitions, current, f"{changes}:{fingerprint}", {"ingest_assets/trigger": "source_change"},
                              json.dumps({"fingerprint": fingerprint, "changes": changes}))
 
     return source_change
@@ -139,10 +147,10 @@ def build_recipe_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
         if context.cursor == digest:
             return dg.SkipReason("recipe unchanged")
         try:
-            load_recipe(recipe_path)
+            current = load_recipe(recipe_path)
         except Exception as exc:  # an edit in progress or a mistake: say why, try again next tick
             return dg.SkipReason(f"recipe changed but is not valid: {_one_line(exc)}")
-        return _run_pipeline(context, partitions, recipe_path, digest, {"ingest_assets/trigger": "recipe_change"}, digest)
+        return _run_pipeline(context, partitions, current, digest, {"ingest_assets/trigger": "recipe_change"}, digest)
 
     return recipe_change
 
@@ -161,10 +169,13 @@ def build_databases_sensor(loaded: LoadedRecipe, job, partitions) -> dg.SensorDe
     )
     def databases(context: dg.SensorEvaluationContext):
         try:
-            found = discover_databases(load_recipe(recipe_path))
+            current = load_recipe(recipe_path)
         except Exception as exc:
             return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
-        added = new_partitions(context.instance, partitions, found)
+        listed = _databases(context, partitions, current)
+        if isinstance(listed, dg.SkipReason):
+            return listed
+        found, added = listed
         if not added:
             return dg.SkipReason(f"no new databases ({len(found)} in scope)")
         return dg.SensorResult(
