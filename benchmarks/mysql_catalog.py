@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pymysql
+from server_statements import StatementCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT.parent / "shared" / "bench" / "make_mysql_catalog.py"
@@ -46,13 +46,6 @@ sink:
   type: file
   config: {{filename: {output}}}
 """
-
-
-def questions(host: str, port: int) -> int:
-    with pymysql.connect(host=host, port=port, user=os.environ.get("MYSQL_USER", "root"),
-                         password=os.environ.get("MYSQL_PASSWORD", "")) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
-        return int(cursor.fetchone()[1])
 
 
 def build(tables: int, host: str, port: int) -> float:
@@ -82,8 +75,7 @@ def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
 
 def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
     rows = []
-    first = questions(host, port)
-    overhead = questions(host, port) - first  # what reading the counter adds (its connection, SET NAMES, SHOW)
+    counter = StatementCounter(host, port)
     with tempfile.TemporaryDirectory(prefix="mysql_bench_") as tmp:
         tmp = Path(tmp)
         recipe = tmp / "recipe.yml"
@@ -95,9 +87,9 @@ def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
                 report.unlink(missing_ok=True)
                 for stale in home.glob("**/*.report.json"):
                     stale.unlink()
-                before = questions(host, port)
+                counter.start()
                 wall, rss, code = run_cli(recipe, home, report)
-                statements = questions(host, port) - before - overhead
+                statements = counter.stop()
                 summary = json.loads(report.read_text()) if report.exists() else {"counts": {}}
                 counts = summary["counts"]
                 rows.append({

@@ -3,7 +3,7 @@
 
 Runs `ingest-assets ingest` twice in fresh processes (mysql source -> datahub-lite sink, fresh state
 and store in a temporary directory) and prints for each: wall time, aspects built (in the run, sent or not), aspects sent,
-SQL statements (MariaDB's `Questions` counter before/after) and peak RSS. The second run must send
+SQL statements (MariaDB's `Questions` counter before/after, less what reading it adds) and peak RSS. The second run must send
 0 aspects and take under half the first run's wall time.
 
 Build the catalog first (the `sbench_` prefix keeps it apart from other catalogs):
@@ -21,27 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import pymysql
+from server_statements import StatementCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def questions(host: str, port: int) -> int:
-    conn = pymysql.connect(host=host, port=port, user="root", password="")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW GLOBAL STATUS LIKE 'Questions'")
-            return int(cur.fetchone()[1])
-    finally:
-        conn.close()
-
-
-def run(recipe: Path, home: Path, report: Path, host: str, port: int) -> dict:
+def run(recipe: Path, home: Path, report: Path, counter: StatementCounter) -> dict:
     env = {**os.environ, "INGEST_ASSETS_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
     env.pop("INGEST_STATE_URL", None)
     exe = Path(sys.executable).with_name("ingest-assets")
-    before = questions(host, port)
+    counter.start()
     started = time.perf_counter()
     process = subprocess.Popen([str(exe), "ingest", "-c", str(recipe), "--report-to", str(report)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -49,7 +39,7 @@ def run(recipe: Path, home: Path, report: Path, host: str, port: int) -> dict:
     wall = time.perf_counter() - started
     stderr = process.stderr.read()
     process.returncode = os.waitstatus_to_exitcode(status)
-    statements = questions(host, port) - before - 1
+    statements = counter.stop()
     if process.returncode != 0:
         sys.exit(f"ingest failed ({process.returncode}): {stderr.strip().splitlines()[-1] if stderr.strip() else ''}")
     counts = json.loads(report.read_text())["counts"]
@@ -84,7 +74,8 @@ def main() -> int:
             }},
             "sink": {"type": "datahub-lite", "config": {"url": f"sqlite:///{work / 'lite.db'}"}},
         }))
-        results = [run(recipe, work / "home", work / f"report{i}.json", host, int(port)) for i in (1, 2)]
+        counter = StatementCounter(host, int(port))
+        results = [run(recipe, work / "home", work / f"report{i}.json", counter) for i in (1, 2)]
     for name, result in zip(("first run", "second run (unchanged source)"), results):
         print(f"{name}:")
         for key, value in result.items():
