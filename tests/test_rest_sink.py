@@ -16,6 +16,7 @@ from ingest_assets.sinks.datahub_rest import RestSink, RestSinkConfig
 from ingest_assets.store.state import StateStore
 
 from .cli_runner import run_cli
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, mariadb  # noqa: F401
 from .rest_service import (
     file_sink_latest,
     free_port,
@@ -234,32 +235,18 @@ MARIADB_SCHEMA = [
 ]
 
 
-def test_mariadb_over_rest_equals_the_file_sink(tmp_path, write_recipe):
-    import os
-
-    import pymysql
-
-    database = f"rest_{os.getpid()}_shop"
-    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    try:
-        cursor = admin.cursor()
-        cursor.execute(f"CREATE DATABASE `{database}`")
-        cursor.execute(f"USE `{database}`")
-        for statement in MARIADB_SCHEMA:
-            cursor.execute(statement)
-        source = (f"  type: mysql\n  config:\n    host_port: 127.0.0.1:3306\n    username: root\n"
-                  f"    database_pattern: {{allow: ['^{database}$']}}")
-        with metadata_service(tmp_path) as svc:
-            report = run_pipeline(write_recipe(rest_recipe(source, svc.url, "maria_rest"), "rest.yml"), tmp_path / "artifacts")
-            out = tmp_path / "mcps.json"
-            file_recipe = f"pipeline_name: maria_file\nsource:\n{source}\nsink:\n  type: file\n  config:\n    filename: {out}\n"
-            run_pipeline(write_recipe(file_recipe, "file.yml"), tmp_path / "artifacts")
-            store = svc.store()
-            held = store_latest(store)
-            store.close()
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{database}`")
-        admin.close()
+def test_mariadb_over_rest_equals_the_file_sink(tmp_path, write_recipe, mariadb):
+    database = mariadb.create("shop", MARIADB_SCHEMA)
+    source = (f"  type: mysql\n  config:\n    host_port: {HOST}:{PORT}\n    username: {USER}\n    password: '{PASSWORD}'\n"
+              f"    database_pattern: {{allow: ['^{database}$']}}")
+    with metadata_service(tmp_path) as svc:
+        report = run_pipeline(write_recipe(rest_recipe(source, svc.url, "maria_rest"), "rest.yml"), tmp_path / "artifacts")
+        out = tmp_path / "mcps.json"
+        file_recipe = f"pipeline_name: maria_file\nsource:\n{source}\nsink:\n  type: file\n  config:\n    filename: {out}\n"
+        run_pipeline(write_recipe(file_recipe, "file.yml"), tmp_path / "artifacts")
+        store = svc.store()
+        held = store_latest(store)
+        store.close()
     expected = file_sink_latest(out)
     view = f"urn:li:dataset:(urn:li:dataPlatform:mysql,{database}.big_orders,PROD)"
     assert (view, "upstreamLineage") in expected and (view, "viewProperties") in expected

@@ -19,6 +19,8 @@ from ingest_assets.core.state_diff import (
 )
 from ingest_assets.store.state import PipelineBusy, StateStore
 
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, mariadb  # noqa: F401
+
 SHOP = Scope("mysql", "PROD", None, "shop")
 HR = Scope("mysql", "PROD", None, "hr")
 
@@ -183,24 +185,18 @@ def test_lease_is_reentrant_in_one_process_and_refused_to_another(tmp_path):
     store.release("p")
 
 
-def test_state_store_on_mariadb():
-    import pymysql
-
-    name = f"st_{os.getpid()}_store"
-    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+def test_state_store_on_mariadb(mariadb):
+    name = mariadb.create("store")
+    store = StateStore(f"mysql+pymysql://{USER}:{PASSWORD}@{HOST}:{PORT}/{name}")
     try:
-        admin.cursor().execute(f"CREATE DATABASE `{name}`")
-        store = StateStore(f"mysql+pymysql://root@127.0.0.1:3306/{name}")
         entities = _first_run({SHOP: ["a", "b"]})
         store.commit_run("p", "run-1", ((e, False) for e in entities.values()), 4)
         assert store.load("p") == entities
         with store.lease("p"):
             with pytest.raises(PipelineBusy):
                 store.acquire("p", holder="elsewhere:1")
-        store.close()
     finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
+        store.close()
 
 
 def test_recipe_takes_stateful_ingestion_out_of_the_source_config(shop_db):

@@ -16,6 +16,7 @@ from ingest_assets.orchestration.assets import IngestSettings, build_pipeline
 from ingest_assets.store.lite import LiteStore
 from ingest_assets.store.state import StateStore
 
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, mariadb, run_sql  # noqa: F401
 from .stateful_catalog import TABLES, build_catalog, dataset_urn, execute, keys, recipe_text, sent
 
 FULL_RUN_MCPS = 47  # 1 container (5) + 5 tables (6 each) + 1 view (8) + its query (4)
@@ -254,30 +255,16 @@ MARIADB_FULL_RUN = 3 * 5 + 9 * 6  # 3 database containers, 9 tables
 
 
 @pytest.fixture
-def mariadb_catalog():
-    """Three databases of three tables each, under a unique prefix; dropped afterwards."""
-    import secrets
-
-    import pymysql
-
-    prefix = f"st_{secrets.token_hex(3)}_"
-    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
-    cur = conn.cursor()
-    try:
-        for db in ("a", "b", "c"):
-            cur.execute(f"CREATE DATABASE `{prefix}{db}`")
-            for t in range(3):
-                cur.execute(f"CREATE TABLE `{prefix}{db}`.t{t} (id INT PRIMARY KEY, label VARCHAR(40)) COMMENT 'table {t}'")
-        yield prefix, cur
-    finally:
-        for db in ("a", "b", "c"):
-            cur.execute(f"DROP DATABASE IF EXISTS `{prefix}{db}`")
-        conn.close()
+def mariadb_catalog(mariadb):
+    """Three databases of three tables each, under the fixture's unique prefix; dropped afterwards."""
+    for db in ("a", "b", "c"):
+        mariadb.create(db, [f"CREATE TABLE t{t} (id INT PRIMARY KEY, label VARCHAR(40)) COMMENT 'table {t}'" for t in range(3)])
+    return mariadb.prefix, run_sql
 
 
 def mariadb_recipe(prefix: str, sink: str, threshold: float = 75, password: str = "") -> str:
     return json.dumps({"pipeline_name": "fin", "source": {"type": "mysql", "config": {
-        "host_port": "127.0.0.1:3306", "username": "root", "password": password,
+        "host_port": f"{HOST}:{PORT}", "username": USER, "password": password or PASSWORD,
         "database_pattern": {"allow": [f"^{prefix}"]},
         "stateful_ingestion": {"enabled": True, "fail_safe_threshold": threshold}}}, "sink": json.loads(sink)})
 
@@ -287,33 +274,33 @@ def mysql_urn(db: str, table: str) -> str:
 
 
 def test_mariadb_change_only_emission_and_one_soft_delete(mariadb_catalog, write_recipe, lite_url, artifacts):
-    prefix, cur = mariadb_catalog
+    prefix, run = mariadb_catalog
     recipe = write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))
     assert ingest(recipe) == 0
     assert len(sent(artifacts)) == MARIADB_FULL_RUN
     assert ingest(recipe) == 0
     assert sent(artifacts) == []
 
-    cur.execute(f"ALTER TABLE `{prefix}a`.t1 MODIFY label VARCHAR(80)")
+    run(f"ALTER TABLE `{prefix}a`.t1 MODIFY label VARCHAR(80)")
     assert ingest(recipe) == 0
     changed = sent(artifacts)
     assert keys(changed) == {(mysql_urn(f"{prefix}a", "t1"), "schemaMetadata")}
     assert changed[0].aspect["fields"][1]["nativeDataType"] == "VARCHAR(80)"
 
-    cur.execute(f"DROP TABLE `{prefix}b`.t2")
+    run(f"DROP TABLE `{prefix}b`.t2")
     assert ingest(recipe) == 0
     assert [(m.entity_urn, m.aspect) for m in sent(artifacts)] == [(mysql_urn(f"{prefix}b", "t2"), {"removed": True})]
     assert LiteStore(lite_url).get_aspect(mysql_urn(f"{prefix}b", "t2"), "status")["value"] == {"removed": True}
 
 
 def test_mariadb_dropped_database_is_removed_only_below_the_threshold(mariadb_catalog, write_recipe, tmp_path, artifacts, capsys):
-    prefix, cur = mariadb_catalog
+    prefix, run = mariadb_catalog
     out = tmp_path / "out.json"
     file_sink = json.dumps({"type": "file", "config": {"filename": str(out)}})
     assert ingest(write_recipe(mariadb_recipe(prefix, file_sink, threshold=30))) == 0
     assert len(json.loads(out.read_text())) == MARIADB_FULL_RUN
 
-    cur.execute(f"DROP DATABASE `{prefix}c`")
+    run(f"DROP DATABASE `{prefix}c`")
     capsys.readouterr()
     assert ingest(write_recipe(mariadb_recipe(prefix, file_sink, threshold=30))) == 0
     assert json.loads(out.read_text()) == []
@@ -327,10 +314,10 @@ def test_mariadb_dropped_database_is_removed_only_below_the_threshold(mariadb_ca
 
 
 def test_mariadb_source_failure_removes_nothing(mariadb_catalog, write_recipe, lite_url, artifacts, capsys):
-    prefix, cur = mariadb_catalog
+    prefix, run = mariadb_catalog
     assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url)))) == 0
     before = state_summary(capsys)
-    cur.execute(f"DROP TABLE `{prefix}a`.t0")
+    run(f"DROP TABLE `{prefix}a`.t0")
     assert ingest(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url), password="wrong-password"))) == 2
     err = capsys.readouterr().err
     assert "wrong-password" not in err and "Traceback" not in err
@@ -343,7 +330,7 @@ def test_mariadb_source_failure_removes_nothing(mariadb_catalog, write_recipe, l
 def test_mariadb_partitioned_runs_remove_only_inside_their_own_database(mariadb_catalog, write_recipe, lite_url, tmp_path):
     from ingest_assets.stages import RunFiles, run_mcps, run_sink, run_snapshot
 
-    prefix, cur = mariadb_catalog
+    prefix, run = mariadb_catalog
     loaded = load_recipe(write_recipe(mariadb_recipe(prefix, lite_sink(lite_url))))
 
     def run_partition(db: str, run_id: str) -> list:
@@ -354,8 +341,8 @@ def test_mariadb_partitioned_runs_remove_only_inside_their_own_database(mariadb_
         return sent(tmp_path / "parts" / "fin" / "partitions", f"{prefix}{db}")
 
     assert [len(run_partition(db, f"r1{db}")) for db in "abc"] == [5 + 3 * 6] * 3
-    cur.execute(f"DROP TABLE `{prefix}b`.t1")
-    cur.execute(f"DROP DATABASE `{prefix}c`")
+    run(f"DROP TABLE `{prefix}b`.t1")
+    run(f"DROP DATABASE `{prefix}c`")
     assert run_partition("a", "r2a") == []  # neither b's table nor database c is a's to remove
     assert [(m.entity_urn, m.aspect) for m in run_partition("b", "r2b")] == [(mysql_urn(f"{prefix}b", "t1"), {"removed": True})]
     assert run_partition("c", "r2c") == []  # an emptied partition lists nothing: it removes nothing
