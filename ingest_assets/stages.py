@@ -40,6 +40,7 @@ from .core.state_diff import (
     mcp_digest,
     record_digest,
 )
+from .core.urns import dataset_name
 from .store.database import instance_home
 from .store.state import StateStore
 
@@ -202,7 +203,7 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
             loc = record.location
             if isinstance(record, DatasetRecord):
                 database, schema = record.table.database, record.table.schema_name
-                name = ".".join(p for p in (database, schema, record.table.name) if p is not None)
+                name = dataset_name(database, record.table.name, schema)
                 kind = record.subtype
             else:
                 database, schema = record.database, record.schema_name

@@ -36,7 +36,8 @@ def record_digest(builders: bytes, line: bytes) -> str:
     return hashlib.sha256(builders + line).hexdigest()[:HASH_CHARS]
 
 
-REMOVED_STATUS_HASH = aspect_hash(REMOVED_STATUS)[:HASH_CHARS]
+_REMOVED_STATUS_FULL_HASH = aspect_hash(REMOVED_STATUS)
+REMOVED_STATUS_HASH = _REMOVED_STATUS_FULL_HASH[:HASH_CHARS]
 
 
 class StatefulIngestionConfig(BaseModel):
@@ -340,7 +341,7 @@ class StateDiff:
     def removal_mcps(self, decision: RemovalDecision) -> Iterator[MCP]:
         """`status {"removed": true}` for each entity (`removals` never picks one the sink holds removed)."""
         for entity in decision.entities:
-            yield MCP(entity_type=entity.entity_type, entity_urn=entity.urn, aspect_name="status", aspect=dict(REMOVED_STATUS))
+            yield MCP(entity.entity_type, entity.urn, "status", dict(REMOVED_STATUS), known_hash=_REMOVED_STATUS_FULL_HASH)
 
     @staticmethod
     def removed_states(decision: RemovalDecision) -> Iterator[EntityState]:
