@@ -152,7 +152,7 @@ def _stamp(mcps, run_id: str, pipeline: str):
     stamp = {"lastObserved": int(time.time() * 1000), "runId": run_id, "pipelineName": pipeline}
     for mcp in mcps:
         mcp.system_metadata = stamp  # one dict for the run's MCPs: nothing changes it, each line serializes it
-        yield mcp
+        yield mcp.seal()
 
 
 def state_store_for(loaded: LoadedRecipe, state_url: str | None = None) -> StateStore:

@@ -75,6 +75,15 @@ class MCP:
             self._text = orjson.dumps(self._aspect).decode("utf-8")
         return self._text
 
+    def seal(self) -> "MCP":
+        """Hash and serialize the aspect now and let its dict go: an MCP waiting in a batch then holds one
+        string instead of hundreds of objects for the cycle collector to walk. `aspect` parses the text again if asked."""
+        if self._aspect is not None:
+            self.aspect_hash()
+            self.aspect_text()
+            self._aspect = None
+        return self
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, MCP):
             return NotImplemented
