@@ -86,6 +86,7 @@ def cmd_ingest(args) -> int:
         selection = parts.assets[:2] if args.dry_run else parts.assets
         instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     finally:
+        gc.freeze()  # what setting up built lives as long as the process: no collection needs to walk it
         gc.enable()
     state = state_store_for(loaded)
     try:
