@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import re
 
 import orjson
 
@@ -29,13 +28,15 @@ def aspect_hash(aspect: dict) -> str:
     return hashlib.sha256(orjson.dumps(aspect, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-_SHORT_UNION_KEY = re.compile(r'"com\.linkedin\.(?!pegasus2avro\.)(?=[\w.]+"\s*:)')
-
-
 def pegasus_json(text: str) -> str:
-    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON:
-    only keys (a quoted name followed by a colon) are renamed."""
-    return _SHORT_UNION_KEY.sub('"com.linkedin.pegasus2avro.', text)
+    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON.
+
+    A union member is the one key of its object, so it follows an opening brace; inside a string
+    value a quote is escaped, so `{"com.linkedin.` never matches a value.
+    """
+    if "pegasus2avro." in text:
+        return text
+    return text.replace('{"com.linkedin.', '{"com.linkedin.pegasus2avro.')
 
 
 class MCP:
@@ -113,12 +114,10 @@ class MCP:
             obj["systemMetadata"] = self.system_metadata
         return obj
 
-    def to_file_json(self) -> str:
-        """DataHub's file form (`{"json": ...}`, pegasus2avro union names), one line; the aspect's text is embedded, not re-serialized."""
-        aspect = self.aspect_text()
-        if "com.linkedin." in aspect:
-            aspect = pegasus_json(aspect)
-        return orjson.dumps(self._envelope({"json": orjson.Fragment(aspect)})).decode("utf-8")
+    def to_file_json(self) -> bytes:
+        """DataHub's file form (`{"json": ...}`, pegasus2avro union names), one line of UTF-8; the aspect's text is embedded, not re-serialized."""
+        aspect = pegasus_json(self.aspect_text())
+        return orjson.dumps(self._envelope({"json": orjson.Fragment(aspect)}))
 
     def to_rest_obj(self) -> dict:
         return self._envelope({"value": self.aspect_text(), "contentType": "application/json"})

@@ -36,13 +36,13 @@ class FileSink(Sink):
         target = Path(self.config.filename)
         tmp = target.with_name(target.name + ".tmp")
         written = 0
-        with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as handle:
-            handle.write("[")
+        with open(tmp, "wb", buffering=1 << 20) as handle:
+            handle.write(b"[")
             for mcp in mcps:
-                handle.write(",\n" if written else "\n")
+                handle.write(b",\n" if written else b"\n")
                 handle.write(mcp.to_file_json())
                 written += 1
                 ack(mcp)
-            handle.write("\n]\n" if written else "]\n")
+            handle.write(b"\n]\n" if written else b"]\n")
         tmp.replace(target)
         self.report.count("bytes written", target.stat().st_size)
