@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 
@@ -75,6 +76,7 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
         upstreams[(ref.database, ref.schema_name, ref.name)] = ref
     only = next(iter(by_alias.values())) if len(by_alias) == 1 else None
     result = ViewLineage(upstreams=list(upstreams.values()))
+    generator = Dialect.get_or_raise(dialect).generator()  # one for the view's projections: `Expression.sql` builds one each
     for projection in tree.selects:
         refs: dict[tuple, ColumnRef] = {}
         for column in projection.find_all(exp.Column):
@@ -85,7 +87,7 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
                 return None
             refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
         if refs:
-            result.columns.append(_edge(projection, list(refs.values()), projection.sql(dialect=dialect, copy=False)))
+            result.columns.append(_edge(projection, list(refs.values()), generator.generate(projection, copy=False)))
     return result
 
 

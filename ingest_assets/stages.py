@@ -284,10 +284,13 @@ def run_mcps(
             for plugin, config in loaded.transformers:
                 stream = plugin(config, report).transform(stream)
             stamped = _stamp(stream, run_id, loaded.pipeline_name)
+            sent: Counter = Counter()
             for mcp in diff.select((mcp, infos.pop(mcp.entity_urn, None)) for mcp in stamped):
                 write(mcp.to_line())
-                report.count(f"aspects {mcp.entity_type}/{mcp.aspect_name}")
-                report.count("mcps")
+                sent[mcp.entity_type, mcp.aspect_name] += 1
+            for (entity_type, aspect_name), count in sent.items():
+                report.count(f"aspects {entity_type}/{aspect_name}", count)
+                report.count("mcps", count)
             decision = RemovalDecision([], 0, 0)
             if loaded.stateful.removes_stale:
                 decision = diff.removals(

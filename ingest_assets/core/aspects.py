@@ -35,6 +35,17 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
 ]
 
 
+class _UnionMembers(dict):
+    """`NumberType` -> `com.linkedin.schema.NumberType`, each name built once."""
+
+    def __missing__(self, type_name: str) -> str:
+        self[type_name] = f"com.linkedin.schema.{type_name}"
+        return self[type_name]
+
+
+_UNION_MEMBER = _UnionMembers()
+
+
 def field_type_for(native_type: str) -> str:
     """DataHub's schema field type for a native SQL type (DESIGN.md's mapping)."""
     lowered = native_type.strip().lower()
@@ -100,18 +111,18 @@ def container_mcps(record: ContainerRecord) -> Iterator[MCP]:
 
 
 def _schema_fields(record: DatasetRecord) -> list[dict]:
-    return [
-        {
-            "fieldPath": column.name,
-            "nullable": column.nullable,
-            **({"description": column.description} if column.description else {}),
-            "type": {"type": {f"com.linkedin.schema.{column.field_type or field_type_for(column.native_type)}": {}}},
-            "nativeDataType": column.native_type,
-            "recursive": False,
-            "isPartOfKey": column.is_part_of_key,
-        }
-        for column in record.columns
-    ]
+    """One dict per column, keys in DataHub's order (a catalog's columns outnumber its tables twenty to one)."""
+    fields = []
+    for column in record.columns:
+        field = {"fieldPath": column.name, "nullable": column.nullable}
+        if column.description:
+            field["description"] = column.description
+        field["type"] = {"type": {_UNION_MEMBER[column.field_type or field_type_for(column.native_type)]: {}}}
+        field["nativeDataType"] = column.native_type
+        field["recursive"] = False
+        field["isPartOfKey"] = column.is_part_of_key
+        fields.append(field)
+    return fields
 
 
 def _foreign_keys(record: DatasetRecord, urn: str) -> list[dict]:
