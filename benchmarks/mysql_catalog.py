@@ -10,6 +10,10 @@ count of catalog queries, without the driver's connection set-up), peak RSS of t
 MCPs written. A second run over the unchanged catalog is measured too (change-only: sends nothing).
 With `--runs N` each size is measured N times and the median wall time is printed too.
 
+Before each first run, `ref_s` times a fixed piece of work, `python -c "import dagster"` (also the
+CLI's own start-up cost): this machine's speed drifts from hour to hour, and the reference says
+which speed a row was measured at.
+
 Usage: python benchmarks/mysql_catalog.py [--tables 1000 5000 50000] [--skip-build] [--runs 1]
 Afterwards the catalog of the last size stays in place unless it is larger than 5,000 tables: then
 the 5,000-table catalog is rebuilt (`--leave none` drops the bench_ databases instead).
@@ -73,6 +77,13 @@ def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss // 1024, code
 
 
+def reference_seconds() -> float:
+    """Wall time of importing Dagster in a fresh interpreter: the same work whenever it runs."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import dagster"], check=True)
+    return round(time.perf_counter() - started, 2)
+
+
 def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
     rows = []
     counter = StatementCounter(host, port)
@@ -82,6 +93,7 @@ def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
         recipe.write_text(RECIPE.format(host_port=f"{host}:{port}", output=tmp / "mcps.json"))
         for attempt in range(runs):
             home = tmp / f"home{attempt}"
+            reference = reference_seconds()
             for label in ("first run", "unchanged rerun"):
                 report = tmp / "report.json"
                 report.unlink(missing_ok=True)
@@ -98,6 +110,7 @@ def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
                     "mcps_written": counts.get("sink: acknowledged", 0),
                     "snapshot_s": _stage_seconds(home, "snapshot"),
                     "catalog_stmts": counts.get("snapshot: catalog statements", 0),
+                    "ref_s": reference,
                 })
     return rows
 
@@ -127,7 +140,7 @@ def main() -> int:
 
     load = os.getloadavg()
     print(f"\nmysql source, file sink; load average before the last run {load[0]:.2f}")
-    header = ["tables", "run", "exit", "wall_s", "snapshot_s", "statements", "catalog_stmts", "peak_rss_mb", "datasets", "mcps_written"]
+    header = ["tables", "run", "exit", "ref_s", "wall_s", "snapshot_s", "statements", "catalog_stmts", "peak_rss_mb", "datasets", "mcps_written"]
     print("  ".join(f"{h:>15}" for h in header))
     for row in rows:
         print("  ".join(f"{str(row[h]):>15}" for h in header))
@@ -135,9 +148,10 @@ def main() -> int:
         print()
         for tables in args.tables:
             for label in ("first run", "unchanged rerun"):
-                walls = sorted(r["wall_s"] for r in rows if r["tables"] == tables and r["run"] == label)
+                chosen = [r for r in rows if r["tables"] == tables and r["run"] == label]
+                walls = sorted(r["wall_s"] for r in chosen)
                 print(f"{tables:>15,}  {label:>15}  median wall {statistics.median(walls):.2f} s over {len(walls)} runs "
-                      f"(min {walls[0]:.2f}, max {walls[-1]:.2f})")
+                      f"(min {walls[0]:.2f}, max {walls[-1]:.2f}; median ref_s {statistics.median(r['ref_s'] for r in chosen):.2f})")
 
     if not args.skip_build and args.leave != "last":
         if args.leave == "none":
