@@ -175,6 +175,22 @@ def test_mcp_reads_both_file_forms_and_writes_rest_form():
         MCP.from_obj({"entityType": "dataset", "entityUrn": "u", "aspectName": "a", "aspect": {}})
 
 
+def test_hand_over_line_keeps_the_aspect_text_and_reads_the_earlier_form():
+    aspect = {"description": "tab\there, a newline\nthere, \"quotes\", ünïcode", "customProperties": {"k\t": "[\tv]"}}
+    mcp = MCP("dataset", "urn:li:dataset:(urn:li:dataPlatform:mysql,d.t\t1,PROD)", "datasetProperties", aspect,
+              system_metadata={"runId": "r"})
+    mcp.seal()
+    line = mcp.to_line()
+    assert line.count(b"\t") == 1 and b"\n" not in line
+    back = MCP.from_line(line + b"\n")  # as read_lines yields it
+    assert back == mcp and back.aspect_text() == mcp.aspect_text() and back.known_hash == mcp.aspect_hash()
+    assert MCP.from_line(line.decode("utf-8")) == mcp
+    earlier = json.dumps({"entityType": "dataset", "entityUrn": mcp.entity_urn, "changeType": "UPSERT", "aspectName": "datasetProperties",
+                          "aspect": {"value": mcp.aspect_text(), "contentType": "application/json"},
+                          "systemMetadata": {"runId": "r"}, "aspectHash": mcp.known_hash})
+    assert MCP.from_line(earlier) == mcp and MCP.from_line(earlier).known_hash == mcp.known_hash
+
+
 def test_records_round_trip_through_json_lines():
     record = DatasetRecord(location=MYSQL, table=TableRef(database="d", name="t"), columns=[Column(name="c", native_type="INT")])
     assert record_from_json(record_to_json(record)) == record

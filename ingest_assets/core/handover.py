@@ -1,4 +1,5 @@
-"""Stage hand-over files: JSON Lines (bytes, as orjson writes them) under a temporary name, renamed once complete."""
+"""Stage hand-over files: one record per line (bytes: JSON as orjson writes it; see `MCP.to_line` for mcps.jsonl),
+written under a temporary name and renamed once complete."""
 
 import os
 from collections.abc import Iterator

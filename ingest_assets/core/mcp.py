@@ -123,11 +123,15 @@ class MCP:
         return self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
 
     def to_line(self) -> bytes:
-        """Our hand-over form between stages: DataHub's `{"value": ...}` form plus the hash, if known, one line."""
-        envelope = self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
-        if self.known_hash is not None:
-            envelope["aspectHash"] = self.known_hash
-        return orjson.dumps(envelope)
+        """Our hand-over form between stages, one line: a JSON array `[entityType, entityUrn, aspectName,
+        changeType, systemMetadata, aspectHash or null]`, a tab, the aspect's JSON.
+
+        The aspect stays outside the array, so it is never escaped into a JSON string and unescaped
+        again (46 MB of text at 5,000 tables); `cut -f2` gives the aspects. Neither part holds a raw tab.
+        """
+        head = orjson.dumps([self.entity_type, self.entity_urn, self.aspect_name, self.change_type,
+                             self.system_metadata, self.known_hash])
+        return head + b"\t" + self.aspect_text().encode("utf-8")
 
     @classmethod
     def from_obj(cls, obj: dict, long_names: bool = True) -> "MCP":
@@ -164,11 +168,12 @@ class MCP:
 
     @classmethod
     def from_line(cls, line: str | bytes) -> "MCP":
-        obj = orjson.loads(line)
-        wire = obj.get("aspect")
-        if "aspectHash" in obj and isinstance(wire, dict) and isinstance(wire.get("value"), str):
-            # our own hand-over line (`to_line`): nothing in it needs checking or renaming
-            return cls(obj["entityType"], obj["entityUrn"], obj["aspectName"], None, obj["changeType"],
-                       obj.get("systemMetadata") or {}, obj["aspectHash"], aspect_text=wire["value"])
-        marker = "pegasus2avro" if isinstance(line, str) else b"pegasus2avro"
-        return cls.from_obj(obj, long_names=marker in line)
+        """Read a hand-over line (`to_line`) or one MCP in any of DataHub's JSON spellings."""
+        if isinstance(line, str):
+            line = line.encode("utf-8")
+        if line.startswith(b"["):  # ours: an MCP in DataHub's JSON is an object; nothing in it needs checking or renaming
+            head, _, text = line.partition(b"\t")
+            entity_type, urn, aspect_name, change_type, system_metadata, known_hash = orjson.loads(head)
+            return cls(entity_type, urn, aspect_name, None, change_type, system_metadata, known_hash,
+                       aspect_text=text.rstrip().decode("utf-8"))
+        return cls.from_obj(orjson.loads(line), long_names=b"pegasus2avro" in line)
