@@ -1,5 +1,6 @@
 """URN and container GUID rules, and aspect shapes against DataHub 1.7's own output."""
 
+import hashlib
 import json
 
 import pytest
@@ -179,7 +180,9 @@ def test_hand_over_line_keeps_the_aspect_text_and_reads_the_earlier_form():
     aspect = {"description": "tab\there, a newline\nthere, \"quotes\", ünïcode", "customProperties": {"k\t": "[\tv]"}}
     mcp = MCP("dataset", "urn:li:dataset:(urn:li:dataPlatform:mysql,d.t\t1,PROD)", "datasetProperties", aspect,
               system_metadata={"runId": "r"})
+    unsealed_hash = MCP(mcp.entity_type, mcp.entity_urn, mcp.aspect_name, aspect).aspect_hash()
     mcp.seal()
+    assert mcp.known_hash == unsealed_hash == hashlib.sha256(mcp.aspect_text().encode("utf-8")).hexdigest()  # the text sent
     line = mcp.to_line()
     assert line.count(b"\t") == 1 and b"\n" not in line
     back = MCP.from_line(line + b"\n")  # as read_lines yields it

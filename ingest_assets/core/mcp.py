@@ -19,13 +19,17 @@ def to_short_names(obj):
 
 
 def canonical_json(obj) -> str:
-    """Compact, key-sorted JSON: what aspect hashes are taken of, whatever order an aspect was built in."""
+    """Compact, key-sorted JSON: how the embedded store keeps an aspect, equal for equal content whatever order it was built in."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 def aspect_hash(aspect: dict) -> str:
-    """sha256 of the aspect's canonical JSON: equal for equal content, never for the system metadata."""
-    return hashlib.sha256(orjson.dumps(aspect, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """sha256 of the aspect's compact JSON in its own key order, the text a sink is sent (never the system metadata).
+
+    The aspect builders are deterministic, so equal content is built in equal order; hashing the text
+    that is serialized anyway spares a second, key-sorted serialization of every aspect.
+    """
+    return hashlib.sha256(orjson.dumps(aspect)).hexdigest()
 
 
 def pegasus_json(text: str) -> str:
@@ -80,8 +84,12 @@ class MCP:
         """Hash and serialize the aspect now and let its dict go: an MCP waiting in a batch then holds one
         string instead of hundreds of objects for the cycle collector to walk. `aspect` parses the text again if asked."""
         if self._aspect is not None:
+            if self._text is None:
+                raw = orjson.dumps(self._aspect)
+                self._text = raw.decode("utf-8")
+                if self.known_hash is None:
+                    self.known_hash = hashlib.sha256(raw).hexdigest()  # = aspect_hash(self._aspect), from the one serialization
             self.aspect_hash()
-            self.aspect_text()
             self._aspect = None
         return self
 
