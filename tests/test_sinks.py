@@ -36,13 +36,19 @@ def test_file_sink_renames_union_members_only(tmp_path):
     """Union members take DataHub's pegasus2avro names; a value or a property that looks like one does not."""
     target = tmp_path / "mcps.json"
     lookalikes = {"description": 'see {"com.linkedin.schema.NumberType": {}}', "tags": ["com.linkedin.schema.NumberType"],
-                  "customProperties": {"owner": "x", "com.linkedin.note": "kept"}}
+                  "customProperties": {"com.linkedin.note": "kept, though the first key"}}
+    field = {"fieldPath": "c", "description": "named com.linkedin.pegasus2avro.schema.NumberType in the docs",
+             "type": {"type": {"com.linkedin.schema.NumberType": {}}}}
     items = [MCP("dataset", URN, "datasetProperties", lookalikes),
-             MCP("dataset", URN, "schemaMetadata", {"platformSchema": {"com.linkedin.schema.MySqlDDL": {"tableSchema": ""}}})]
+             MCP("dataset", URN, "schemaMetadata", {"platformSchema": {"com.linkedin.schema.MySqlDDL": {"tableSchema": ""}},
+                                                     "fields": [field]})]
     write(FileSink(FileSinkConfig(filename=str(target)), StageReport("sink")), items)
     data = json.loads(target.read_text())
     assert data[0]["aspect"]["json"] == lookalikes
-    assert data[1]["aspect"]["json"] == {"platformSchema": {"com.linkedin.pegasus2avro.schema.MySqlDDL": {"tableSchema": ""}}}
+    assert data[1]["aspect"]["json"] == {
+        "platformSchema": {"com.linkedin.pegasus2avro.schema.MySqlDDL": {"tableSchema": ""}},
+        "fields": [{**field, "type": {"type": {"com.linkedin.pegasus2avro.schema.NumberType": {}}}}],
+    }
 
 
 def test_file_sink_writes_datahubs_json_array(tmp_path):

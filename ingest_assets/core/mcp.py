@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 
 import orjson
 
@@ -32,15 +33,18 @@ def aspect_hash(aspect: dict) -> str:
     return hashlib.sha256(orjson.dumps(aspect)).hexdigest()
 
 
-def pegasus_json(text: str) -> str:
-    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON.
+_UNION_MEMBER = re.compile(r'\{"com\.linkedin\.(?!pegasus2avro\.)(?=[^"]*":\{)')
+"""A union member: the one key of its object (after an opening brace), holding a record (an object).
 
-    A union member is the one key of its object, so it follows an opening brace; inside a string
-    value a quote is escaped, so `{"com.linkedin.` never matches a value.
-    """
-    if "pegasus2avro." in text:
+A string value cannot match (its quotes are escaped), nor can a map key such as a custom property's
+(its value is a string)."""
+
+
+def pegasus_json(text: str) -> str:
+    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON."""
+    if '{"com.linkedin.' not in text:
         return text
-    return text.replace('{"com.linkedin.', '{"com.linkedin.pegasus2avro.')
+    return _UNION_MEMBER.sub('{"com.linkedin.pegasus2avro.', text)
 
 
 class MCP:
