@@ -25,7 +25,7 @@ def canonical_json(obj) -> str:
 
 
 def aspect_hash(aspect: dict) -> str:
-    """sha256 of the aspect's compact JSON in its own key order, the text a sink is sent (never the system metadata).
+    """`MCP.aspect_hash` of an aspect dict: sha256 of its compact JSON in its own key order, the text a sink is sent.
 
     The aspect builders are deterministic, so equal content is built in equal order; hashing the text
     that is serialized anyway spares a second, key-sorted serialization of every aspect.
@@ -88,12 +88,8 @@ class MCP:
         """Hash and serialize the aspect now and let its dict go: an MCP waiting in a batch then holds one
         string instead of hundreds of objects for the cycle collector to walk. `aspect` parses the text again if asked."""
         if self._aspect is not None:
-            if self._text is None:
-                raw = orjson.dumps(self._aspect)
-                self._text = raw.decode("utf-8")
-                if self.known_hash is None:
-                    self.known_hash = hashlib.sha256(raw).hexdigest()  # = aspect_hash(self._aspect), from the one serialization
-            self.aspect_hash()
+            self.aspect_text()
+            self.aspect_hash()  # of that text, unless the MCP came with its hash
             self._aspect = None
         return self
 
@@ -109,9 +105,9 @@ class MCP:
         return f"MCP({self.entity_type!r}, {self.entity_urn!r}, {self.aspect_name!r}, {self.aspect!r})"
 
     def aspect_hash(self) -> str:
-        """Content hash of the aspect alone (never the system metadata): what change detection compares."""
+        """Hash of the aspect's text as the sinks send it (never the system metadata): what change detection compares."""
         if self.known_hash is None:
-            self.known_hash = aspect_hash(self.aspect)
+            self.known_hash = hashlib.sha256(self.aspect_text().encode("utf-8")).hexdigest()
         return self.known_hash
 
     def _envelope(self, aspect_wire: dict) -> dict:
