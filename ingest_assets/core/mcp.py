@@ -33,7 +33,7 @@ def aspect_hash(aspect: dict) -> str:
     return hashlib.sha256(orjson.dumps(aspect)).hexdigest()
 
 
-_UNION_MEMBER = re.compile(r'\{"com\.linkedin\.(?!pegasus2avro\.)(?=[^"]*":\{)')
+_UNION_MEMBER_KEY = re.compile(r'\{"com\.linkedin\.(?!pegasus2avro\.)(?=[^"]*":\{)')
 """A union member: the one key of its object (after an opening brace), holding a record (an object).
 
 A string value cannot match (its quotes are escaped), nor can a map key such as a custom property's
@@ -44,7 +44,7 @@ def pegasus_json(text: str) -> str:
     """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON."""
     if '{"com.linkedin.' not in text:
         return text
-    return _UNION_MEMBER.sub('{"com.linkedin.pegasus2avro.', text)
+    return _UNION_MEMBER_KEY.sub('{"com.linkedin.pegasus2avro.', text)
 
 
 class MCP:
