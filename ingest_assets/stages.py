@@ -11,7 +11,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -27,6 +27,7 @@ from .core.errors import IngestError, SinkFailure, SourceFailure, first_line
 from .core.handover import read_lines, write_lines
 from .core.mcp import MCP
 from .core.plugin import Source
+from .core.previous_snapshot import PreviousViews
 from .core.recipe import LoadedRecipe
 from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
 from .core.report import StageReport
@@ -74,6 +75,11 @@ class RunFiles:
     @property
     def mcps(self) -> Path:
         return self.directory / "mcps.jsonl"
+
+    @property
+    def snapshot_key(self) -> Path:
+        """The source's `carry_over_key()` that snapshot.jsonl was written with (absent: nothing is carried over)."""
+        return self.directory / "snapshot.key"
 
     def report(self, stage: str) -> Path:
         return self.directory / f"{stage}.report.json"
@@ -126,11 +132,14 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
     source = loaded.source_class(loaded.source_config, report)
     if only_database:
         source.only_database = only_database
+    carry_over_key, previous_key = source.carry_over_key(), _take_carry_over_key(files)
+    if carry_over_key is not None and carry_over_key == previous_key:
+        source.previous_views = PreviousViews(files.snapshot)
     log.info("snapshot: reading %s source", loaded.recipe.source.type)
     datasets = 0
     try:
         with _failures_reported(report, files.report("snapshot"), f"{loaded.recipe.source.type} source failed", SourceFailure), \
-                write_lines(files.snapshot) as write:
+                write_lines(files.snapshot) as write, closing(source.previous_views) if source.previous_views else nullcontext():
             for record in source.extract():
                 if record.kind == "scope" and preview:
                     continue
@@ -141,11 +150,23 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
                     if preview and datasets >= preview:
                         report.warn(f"preview: stopped after {preview} datasets")
                         break
+        if carry_over_key is not None:  # only once the snapshot is in place: it names what that file holds
+            files.snapshot_key.write_text(carry_over_key)
     finally:
         source.close()
     report.finish().save(files.report("snapshot"))
     log.info("snapshot: %d datasets in %.2f s", datasets, report.duration)
     return report
+
+
+def _take_carry_over_key(files: RunFiles) -> str | None:
+    """The key the snapshot in place was written with, removed until a new snapshot replaces it whole."""
+    try:
+        key = files.snapshot_key.read_text().strip()
+        files.snapshot_key.unlink()
+    except OSError:
+        return None
+    return key if files.snapshot.exists() else None
 
 
 def _stamp(mcps, run_id: str, pipeline: str):

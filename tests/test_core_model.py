@@ -7,6 +7,7 @@ import pytest
 
 from ingest_assets.core.aspects import container_mcps, dataset_mcps, field_type_for, record_mcps
 from ingest_assets.core.mcp import MCP, aspect_hash
+from ingest_assets.core.previous_snapshot import PreviousViews
 from ingest_assets.core.records import (
     Column,
     ColumnLineage,
@@ -208,3 +209,23 @@ def test_a_line_that_is_not_a_record_is_refused():
         record_from_json('{"kind": "table"}')
     with pytest.raises(ValueError, match="not a snapshot record"):
         record_from_json("not json")
+
+
+def test_previous_views_finds_view_records_only_and_survives_a_damaged_file(tmp_path):
+    view = DatasetRecord(location=MYSQL, table=TableRef(database="d", name="v"), subtype="View", view_definition="CREATE VIEW v AS SELECT 1",
+                         view_query="SELECT\n  1", upstreams=[TableRef(database="d", name="t")])
+    table = DatasetRecord(location=MYSQL, table=TableRef(database="d", name="t"), description='a comment naming "subtype":"View"')
+    path = tmp_path / "snapshot.jsonl"
+    path.write_bytes(b"\n".join([record_to_json(ContainerRecord(location=MYSQL, database="d")), record_to_json(table),
+                                 b'{"subtype":"View", not json', record_to_json(view)]) + b"\n")
+    previous = PreviousViews(path)
+    try:
+        assert previous.view("d", None, "v") == view
+        assert previous.view("d", None, "t") is None, "tables are not indexed"
+        assert previous.view("d", "s", "v") is None and previous.view("e", None, "v") is None
+    finally:
+        previous.close()
+
+    path.write_bytes(b"")
+    assert PreviousViews(path).view("d", None, "v") is None
+    assert PreviousViews(tmp_path / "absent.jsonl").view("d", None, "v") is None

@@ -1,6 +1,7 @@
 """The mysql source against the local MariaDB: DataHub's output, types, keys, views, filters, quoting, failures."""
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect
@@ -8,10 +9,13 @@ from sqlalchemy import create_engine, inspect
 from ingest_assets.core.aspects import record_mcps, view_query_urn
 from ingest_assets.core.errors import ConnectionFailure
 from ingest_assets.core.mcp import to_short_names
-from ingest_assets.core.records import ContainerRecord, DatasetRecord, ScopeRecord
+from ingest_assets.core.handover import read_lines
+from ingest_assets.core.recipe import load_recipe
+from ingest_assets.core.records import ContainerRecord, DatasetRecord, ScopeRecord, record_from_json
 from ingest_assets.core.report import StageReport
 from ingest_assets.core.urns import container_urn
 from ingest_assets.sources.mysql import MySQLConfig, MySQLSource
+from ingest_assets.stages import RunFiles, run_snapshot
 
 from .cli_runner import run_cli
 from .conftest import REFERENCE
@@ -218,6 +222,53 @@ def test_views_lineage_and_unparseable_view(mariadb):
     assert any(f"{db}.odd" in w and "could not be parsed" in w for w in source.report.warnings)
     aspects = {m.aspect_name for m in record_mcps(odd)}
     assert {"viewProperties", "schemaMetadata", "datasetProperties"} <= aspects and "upstreamLineage" not in aspects
+
+
+def _snapshot_run(recipe: Path, files: RunFiles) -> tuple[StageReport, dict[str, DatasetRecord]]:
+    report = run_snapshot(load_recipe(recipe), files)
+    return report, datasets(record_from_json(line) for line in read_lines(files.snapshot))
+
+
+def test_unchanged_views_carry_their_lineage_over(mariadb, write_recipe, tmp_path):
+    db = mariadb.create("carry", [
+        "CREATE TABLE orders (id INT PRIMARY KEY, amount DECIMAL(10,2), note VARCHAR(10), FULLTEXT KEY (note))",
+        "CREATE VIEW doubled AS SELECT id, amount * 2 AS twice FROM orders",
+        "CREATE VIEW plain AS SELECT id FROM orders",
+        "CREATE VIEW odd AS SELECT id, MATCH (note) AGAINST ('x' IN BOOLEAN MODE) AS score FROM orders",
+    ])
+    def recipe_text(extra: str = "") -> str:
+        return f"""
+source:
+  type: mysql
+  config: {{host_port: "{HOST}:{PORT}", username: "{USER}", password: "{PASSWORD}", database_pattern: {{allow: ["^{db}$"]}}{extra}}}
+sink: {{type: console}}
+"""
+    recipe = write_recipe(recipe_text())
+    files = RunFiles(tmp_path / "artifacts")
+
+    first, parsed = _snapshot_run(recipe, files)
+    assert "views with lineage carried over" not in first.counts
+    first_text = files.snapshot.read_bytes()
+
+    second, carried = _snapshot_run(recipe, files)
+    assert second.counts["views with lineage carried over"] == 2, "both parsed views; the unparseable one is tried again"
+    assert files.snapshot.read_bytes() == first_text
+    assert any(f"{db}.odd" in w and "could not be parsed" in w for w in second.warnings)
+
+    run_sql("CREATE OR REPLACE VIEW plain AS SELECT amount FROM orders", db)
+    third, changed = _snapshot_run(recipe, files)
+    assert third.counts["views with lineage carried over"] == 1
+    assert [(c.downstream, [u.column for u in c.upstreams]) for c in changed[f"{db}.plain"].column_lineage] == [("amount", ["amount"])]
+    assert changed[f"{db}.doubled"].column_lineage == parsed[f"{db}.doubled"].column_lineage
+
+    # another config (or code) version: nothing carried over, and a snapshot without its key is never trusted
+    write_recipe(recipe_text(", include_view_column_lineage: false"))
+    fourth, no_columns = _snapshot_run(recipe, files)
+    assert "views with lineage carried over" not in fourth.counts
+    assert no_columns[f"{db}.doubled"].column_lineage == [] and no_columns[f"{db}.doubled"].upstreams
+    files.snapshot_key.unlink()
+    fifth, _ = _snapshot_run(recipe, files)
+    assert "views with lineage carried over" not in fifth.counts
 
 
 # --- filters, scope, partitions -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from .mcp import MCP
+from .previous_snapshot import PreviousViews
 from .records import ContainerRecord, DatasetRecord, ScopeRecord
 from .report import StageReport
 
@@ -23,6 +24,9 @@ class Source(ABC):
 
     only_database: str | None = None
     """When set (a partitioned run), extract only this database and its scope."""
+
+    previous_views: PreviousViews | None = None
+    """The previous run's views, set by the snapshot stage when that run's `carry_over_key()` equals this one's."""
 
     def __init__(self, config: PluginConfig, report: StageReport):
         self.config = config
@@ -42,6 +46,12 @@ class Source(ABC):
         `table` is None for a database or schema container; `kind` is Table, View, Database or Schema.
         """
         return True
+
+    def carry_over_key(self) -> str | None:
+        """What a view's derived fields (its lineage) depend on besides its statement: the source's code and
+        config, as a digest. A source that returns one may reuse `previous_views` for views whose statement
+        is unchanged; None (the default) computes everything every run."""
+        return None
 
     def fingerprint(self) -> str | None:
         """A cheap value that changes when anything in scope changes; None where the source has none."""

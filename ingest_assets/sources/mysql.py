@@ -15,6 +15,8 @@ them from the view's own database, view columns as `DESCRIBE` shows them (nullab
 """
 
 import hashlib
+import importlib.metadata
+import importlib.util
 import queue
 import re
 import ssl
@@ -22,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pymysql
@@ -658,14 +661,39 @@ class MySQLSource(Source):
             fk.referenced_columns.append(ref_column)
         return list(keys.values())
 
+    def carry_over_key(self) -> str:
+        """A view's lineage follows from its statement (MySQL stores views with `*` expanded, so no other
+        table's columns enter it), this module, the lineage and record modules, sqlglot's version and the config."""
+        digest = hashlib.sha256()
+        for module in (__name__, "..lineage", "..core.records"):
+            digest.update(Path(importlib.util.find_spec(module, __package__).origin).read_bytes())
+        digest.update(importlib.metadata.version("sqlglot").encode())
+        digest.update(self.config.model_dump_json().encode())
+        return digest.hexdigest()
+
+    def _carried_over(self, database: str, name: str, statement: str) -> DatasetRecord | None:
+        """The previous run's record of this view when its statement is unchanged and its lineage was parsed."""
+        if self.previous_views is None:
+            return None
+        previous = self.previous_views.view(database, None, name)
+        if previous is None or previous.view_definition != statement or previous.view_query is None:
+            return None
+        return previous
+
     def _prepared_view(self, view_row) -> tuple:
-        """(database, name, statement, lineage or None, parse error or None) for one VIEWS row; views out of scope stay unparsed."""
+        """(database, name, statement, lineage or None, parse error or None) for one VIEWS row; views out of scope stay unparsed.
+
+        The lineage is the previous run's record of the view where `_carried_over` finds one, else a `ViewLineage`.
+        """
         database, name, body, definer, security, check_option, algorithm = view_row
         if not self._wanted(database, name, True):
             return database, name, None, None, None
         statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
         if not self.config.include_view_lineage:
             return database, name, statement, None, None
+        previous = self._carried_over(database, name, statement)
+        if previous is not None:
+            return database, name, statement, previous, None
         import sqlglot  # first imported here, in the views thread, while the main thread waits for COLUMNS
 
         from ..lineage import view_lineage
@@ -681,6 +709,10 @@ class MySQLSource(Source):
         if error is not None:
             self.report.warn(f"{database}.{name}: view SQL could not be parsed for lineage ({error})")
         if lineage is None:
+            return
+        if isinstance(lineage, DatasetRecord):
+            record.upstreams, record.view_query, record.column_lineage = lineage.upstreams, lineage.view_query, lineage.column_lineage
+            self.report.count("views with lineage carried over")
             return
         record.upstreams = lineage.upstreams
         record.view_query = lineage.statement
