@@ -10,6 +10,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q ingest_assets  # bytecode, as a wheel install has (PYTHONDONTWRITEBYTECODE may keep Python from caching it)
 	touch $@
 
 examples/shop.db: examples/make_shop_db.py | install
