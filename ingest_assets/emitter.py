@@ -337,7 +337,9 @@ class RestEmitter:
     def _enqueue(self, mcp: MCP) -> None:
         if not self._lanes:
             self._lanes = [_Lane(self, i) for i in range(self.max_threads)]
-        payload = self._payload(mcp)
+        # a copy: orjson's bytes keep the buffer grown for escaping the aspect string (about 8 times the
+        # payload), and a queued payload waits in its lane for up to three batches
+        payload = bytes(memoryview(self._payload(mcp)))
         lane = self._lanes[zlib.crc32(mcp.entity_urn.encode("utf-8")) % len(self._lanes)]
         size = len(payload) + 1
         if lane.pending and (len(lane.pending) >= self.max_per_batch or lane.pending_bytes + size > self.max_batch_bytes):

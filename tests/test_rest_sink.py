@@ -2,6 +2,7 @@
 
 import json
 import threading
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
@@ -144,6 +145,27 @@ def test_emitter_as_a_context_manager(service):
     with pytest.raises(EmitError, match="HTTP 422"):
         with RestEmitter(service.url, mode="ASYNC_BATCH") as emitter:
             emitter.emit(MCP("container", urn, "status", {"removed": False}))
+
+
+def test_queued_proposals_are_held_at_their_own_size(tmp_path):
+    """orjson's result keeps the buffer it grew for escaping an aspect string (8 times a string-heavy
+    payload), and a queued payload waits in its lane for up to three batches: the lanes hold copies."""
+    mcps = [MCP("dataset", f"urn:li:dataset:(urn:li:dataPlatform:mysql,shop.q{i:04d},PROD)", "datasetProperties",
+                {"name": f"q{i}", "description": 'say "hi" ' * 400}) for i in range(300)]
+    payload_bytes = sum(len(RestEmitter._payload(m)) for m in mcps)
+    with metadata_service(tmp_path) as svc:
+        emitter = RestEmitter(svc.url, mode="ASYNC_BATCH", max_threads=1, max_per_batch=1000)
+        tracemalloc.start()
+        try:
+            for mcp in mcps:  # under 1,000 proposals and 15 MiB: all of them wait in the lane's batch
+                emitter.emit(mcp)
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        emitter.flush()
+        emitter.close()
+    assert emitter.stats.acknowledged == 300
+    assert held < 1.5 * payload_bytes, f"{held:,} bytes held for {payload_bytes:,} bytes of proposals"
 
 
 def test_token_is_sent_and_never_shown(tmp_path, shop_db, write_recipe, monkeypatch):
