@@ -24,15 +24,6 @@ def canonical_json(obj) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
-def aspect_hash(aspect: dict) -> str:
-    """`MCP.aspect_hash` of an aspect dict: sha256 of its compact JSON in its own key order, the text a sink is sent.
-
-    The aspect builders are deterministic, so equal content is built in equal order; hashing the text
-    that is serialized anyway spares a second, key-sorted serialization of every aspect.
-    """
-    return hashlib.sha256(orjson.dumps(aspect)).hexdigest()
-
-
 _UNION_MEMBER_KEY = re.compile(r'\{"com\.linkedin\.(?!pegasus2avro\.)(?=[^"]*":\{)')
 """A union member: the one key of its object (after an opening brace), holding a record (an object).
 
@@ -105,7 +96,11 @@ class MCP:
         return f"MCP({self.entity_type!r}, {self.entity_urn!r}, {self.aspect_name!r}, {self.aspect!r})"
 
     def aspect_hash(self) -> str:
-        """Hash of the aspect's text as the sinks send it (never the system metadata): what change detection compares."""
+        """sha256 of the aspect's text as the sinks send it (never the system metadata): what change detection compares.
+
+        The aspect builders are deterministic, so equal content is built in equal key order; hashing the
+        text that is serialized anyway spares a second, key-sorted serialization of every aspect.
+        """
         if self.known_hash is None:
             self.known_hash = hashlib.sha256(self.aspect_text().encode("utf-8")).hexdigest()
         return self.known_hash

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .mcp import MCP, aspect_hash
+from .mcp import MCP
 
 REMOVED_STATUS = {"removed": True}
 
@@ -36,8 +36,8 @@ def record_digest(builders: bytes, line: bytes) -> str:
     return hashlib.sha256(builders + line).hexdigest()[:HASH_CHARS]
 
 
-_REMOVED_STATUS_FULL_HASH = aspect_hash(REMOVED_STATUS)
-REMOVED_STATUS_HASH = _REMOVED_STATUS_FULL_HASH[:HASH_CHARS]
+REMOVED_STATUS_HASH = mcp_digest(MCP("dataset", "", "status", REMOVED_STATUS))
+"""What the state holds for a soft-deleted entity's status (the digest covers the aspect alone, whatever the entity)."""
 
 
 class StatefulIngestionConfig(BaseModel):
@@ -341,7 +341,7 @@ class StateDiff:
     def removal_mcps(self, decision: RemovalDecision) -> Iterator[MCP]:
         """`status {"removed": true}` for each entity (`removals` never picks one the sink holds removed)."""
         for entity in decision.entities:
-            yield MCP(entity.entity_type, entity.urn, "status", dict(REMOVED_STATUS), known_hash=_REMOVED_STATUS_FULL_HASH)
+            yield MCP(entity.entity_type, entity.urn, "status", dict(REMOVED_STATUS))
 
     @staticmethod
     def removed_states(decision: RemovalDecision) -> Iterator[EntityState]:
