@@ -2,9 +2,9 @@
 
 A view's lineage costs a SQL parse (about 1 ms a view in pure Python, most of an unchanged rerun's
 CPU besides start-up). A source whose lineage is a function of the view's statement, its own code
-and its config says so with `Source.carry_over_key()`; the snapshot stage keeps that key in its
-report and, when the next run has the same key, hands the source the previous snapshot through
-this index. The source still compares the statement, so a view that changed is parsed again.
+and its config says so with `Source.carry_over_key()`; the snapshot stage writes that key beside
+the snapshot (`snapshot.key`) and, when the next run has the same key, hands the source the previous
+snapshot through this index. The source still compares the statement, so a view that changed is parsed again.
 
 Only the byte offsets of view records stay in memory (about 200 bytes a view); a record is read
 back from the file when asked for.
