@@ -17,376 +17,37 @@ them from the view's own database, view columns as `DESCRIBE` shows them (nullab
 import hashlib
 import importlib.metadata
 import importlib.util
-import queue
-import re
 import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import pymysql
 from pymysql.constants import CLIENT
-from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy import create_engine
-from sqlalchemy import types as sa_types
-from sqlalchemy.dialects import mysql as sa_mysql
-from sqlalchemy.dialects.mysql.reflection import (
-    MySQLTableDefinitionParser,
-    ReflectedState,
-)
 from sqlalchemy.engine import URL, Engine
 
-from ..core.errors import ConnectionFailure, SourceFailure, first_line
-from ..core.patterns import AllowDenyPattern
-from ..core.plugin import PluginConfig, Source
-from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
-
-SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
-
-
-class MySQLConfig(PluginConfig):
-    """DataHub's mysql recipe keys (plus TLS keys that DataHub users put under options.connect_args)."""
-
-    host_port: str = Field(default="localhost:3306", description="host:port of the server.")
-    username: str | None = None
-    password: SecretStr | None = None
-    database: str | None = Field(default=None, description="Read only this database (default: every database).")
-    scheme: str = Field(default="mysql+pymysql", description="SQLAlchemy driver name.")
-    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for SQLAlchemy's create_engine; its connect_args reach PyMySQL.")
-    ssl_ca: str | None = Field(default=None, description="CA certificate file (else the system's); setting any ssl_* key makes TLS required.")
-    ssl_cert: str | None = Field(default=None, description="Client certificate file (with ssl_key, unless the file holds the key).")
-    ssl_key: str | None = None
-    ssl_verify_cert: bool | None = Field(default=None, description="Verify the server's certificate (default: true once TLS is required).")
-    ssl_verify_identity: bool | None = Field(default=None, description="Check the server's host name against its certificate (default: as ssl_verify_cert).")
-
-    @model_validator(mode="after")
-    def _identity_needs_certificate(self) -> "MySQLConfig":
-        if self.ssl_verify_identity and self.ssl_verify_cert is False:
-            raise ValueError("ssl_verify_identity: true needs the certificate verified (ssl_verify_cert is false)")
-        return self
-    database_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern)
-    table_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.table'.")
-    view_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.view'.")
-    include_tables: bool = True
-    include_views: bool = True
-    include_view_lineage: bool = True
-    include_view_column_lineage: bool = True
-    include_system_databases: bool = Field(default=False, description="Also read mysql, information_schema, performance_schema and sys.")
-    env: str = "PROD"
-    platform_instance: str | None = None
-
-    @field_validator("host_port")
-    @classmethod
-    def _host_and_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":") if ":" in value else (value, "", "3306")
-        if not host or not port.isdigit():
-            raise ValueError(f"'host:port' such as 'localhost:3306' (found {value!r})")
-        return value
-
-    @property
-    def host(self) -> str:
-        return self.host_port.rpartition(":")[0] if ":" in self.host_port else self.host_port
-
-    @property
-    def port(self) -> int:
-        return int(self.host_port.rpartition(":")[2]) if ":" in self.host_port else 3306
-
-
-# --- native types, as DataHub's SQLAlchemy reflection spells and classifies them ---------------
-
-_DIALECT = sa_mysql.dialect()
-_PARSER = MySQLTableDefinitionParser(_DIALECT, _DIALECT.identifier_preparer)
-
-# DataHub's `_field_type_mapping`, in its order (the first isinstance match wins).
-_FIELD_TYPES: list[tuple[type, str]] = [
-    (sa_types.Integer, "NumberType"),
-    (sa_types.Numeric, "NumberType"),
-    (sa_types.Boolean, "BooleanType"),
-    (sa_types.Enum, "EnumType"),
-    (sa_types._Binary, "BytesType"),
-    (sa_types.LargeBinary, "BytesType"),
-    (sa_types.PickleType, "BytesType"),
-    (sa_types.ARRAY, "ArrayType"),
-    (sa_types.String, "StringType"),
-    (sa_types.Date, "DateType"),
-    (sa_types.Time, "TimeType"),
-    (sa_types.DateTime, "TimeType"),
-    (sa_types.TIMESTAMP, "TimeType"),
-    (sa_types.JSON, "RecordType"),
-]
-
-
-# Types DataHub's mysql source adds to SQLAlchemy's reflection (spelt in capitals, no field type).
-_DATAHUB_REGISTERED = frozenset({"geometry", "point", "linestring", "polygon", "decimal128"})
-
-
-@lru_cache(maxsize=4096)
-def native_type(column_type: str, charset: str | None = None, collation: str | None = None) -> tuple[str, str]:
-    """(nativeDataType, DataHub field type) for an information_schema COLUMN_TYPE.
-
-    `charset`/`collation` are given when `SHOW CREATE TABLE` would print them (the column's
-    collation differs from the table's), which is when SQLAlchemy's reflection sees them.
-    """
-    base = column_type.split("(", 1)[0].split(" ", 1)[0].lower()
-    if base in _DATAHUB_REGISTERED:
-        return base.upper(), "NullType"
-    clause = f" CHARACTER SET {charset} COLLATE {collation}" if charset and collation else ""
-    state = ReflectedState()
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _PARSER._parse_column(f"  `c` {column_type}{clause},", state)
-    if not state.columns:
-        return column_type.upper(), "NullType"
-    type_ = state.columns[0]["type"]
-    if isinstance(type_, sa_types.NullType):
-        return "NULL", "NullType"
-    try:
-        spelled = str(type_.compile(dialect=_DIALECT))
-    except Exception:  # a type SQLAlchemy reflects but cannot print: DataHub falls back to repr-like text
-        spelled = column_type.upper()
-    for sa_class, field_type in _FIELD_TYPES:
-        if isinstance(type_, sa_class):
-            return spelled, field_type
-    return spelled, "NullType"
-
-
-# --- view definitions as SHOW CREATE VIEW prints them --------------------------------------------
-
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.|\"\")*\"|`(?:[^`]|``)*`\.?")
-
-
-def quote_identifier(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def strip_database(body: str, database: str) -> str:
-    """Drop the `db`. qualifier of the view's own database outside string literals (SHOW CREATE VIEW does)."""
-    prefix = quote_identifier(database) + "."
-    return _QUOTED.sub(lambda m: "" if m.group(0) == prefix else m.group(0), body)
-
-
-def view_statement(name: str, database: str, body: str, definer: str, security: str, check_option: str, algorithm: str) -> str:
-    user, _, host = (definer or "").rpartition("@")
-    definer_sql = f"{quote_identifier(user)}@{quote_identifier(host)}" if user else quote_identifier(definer or "")
-    statement = (
-        f"CREATE ALGORITHM={algorithm or 'UNDEFINED'} DEFINER={definer_sql} SQL SECURITY {security or 'DEFINER'} "
-        f"VIEW {quote_identifier(name)} AS {strip_database(body, database)}"
-    )
-    if check_option and check_option != "NONE":
-        statement += f" WITH {check_option} CHECK OPTION"
-    return statement
-
-
-# --- the catalog queries ---------------------------------------------------------------------------
-
-def _in_list(count: int) -> str:
-    return ", ".join(["%s"] * count)
-
-
-_TABLE, _KEY = 0, 1
-
-
-def _objects_sql(n: int) -> str:
-    """TABLES and the primary-key rows of STATISTICS in one sorted stream: per table, its TABLES row,
-    then its key columns in order (columns a..c differ by part)."""
-    in_list = _in_list(n)
-    return (
-        "SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, 0 AS part, 0 AS seq, TABLE_TYPE AS a, TABLE_COMMENT AS b, "
-        f"TABLE_COLLATION AS c FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({in_list}) "
-        "UNION ALL SELECT TABLE_SCHEMA, TABLE_NAME, 1, SEQ_IN_INDEX, COLUMN_NAME, NULL, NULL "
-        f"FROM information_schema.STATISTICS WHERE INDEX_NAME = 'PRIMARY' AND TABLE_SCHEMA IN ({in_list}) "
-        "ORDER BY BINARY s, BINARY t, part, seq"
-    )
-
-
-def _views_sql(n: int, mariadb: bool) -> str:
-    """VIEWS on their own: the server answers in a fraction of the time COLUMNS takes, so the views
-    are parsed for lineage while the main thread still waits for COLUMNS."""
-    algorithm = "ALGORITHM" if mariadb else "'UNDEFINED'"
-    return (
-        f"SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION, DEFINER, SECURITY_TYPE, CHECK_OPTION, {algorithm} "
-        f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
-        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
-    )
-
-
-# One row per table, its columns packed server-side: the client decodes 20 times fewer rows.
-_FIELD, _COLUMN, _NULL = "\x1f", "\x1e", "\x1d"
-
-
-def _columns_sql(n: int, mariadb: bool) -> str:
-    """GROUP_CONCAT's default limit (1 KB) would cut tables short; the statement lifts it for itself."""
-    if mariadb:
-        prefix, hint = "SET STATEMENT group_concat_max_len = 1073741824 FOR ", ""
-    else:
-        prefix, hint = "", "/*+ SET_VAR(group_concat_max_len = 1073741824) */ "
-    return (
-        f"{prefix}SELECT {hint}TABLE_SCHEMA, TABLE_NAME, COUNT(*), GROUP_CONCAT(CONCAT_WS(0x1f, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, "
-        "COALESCE(CHARACTER_SET_NAME, 0x1d), COALESCE(COLLATION_NAME, 0x1d), COLUMN_COMMENT) "
-        "ORDER BY ORDINAL_POSITION SEPARATOR 0x1e) "
-        f"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({_in_list(n)}) "
-        "GROUP BY TABLE_SCHEMA, TABLE_NAME ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME"
-    )
-
-
-def _unpack_columns(row) -> list[str]:
-    """The fields of one packed COLUMNS row, six per column: name, type, nullable, charset, collation, comment.
-
-    Charset and collation are `_NULL` where the server has none.
-    """
-    packed = row[3]
-    if isinstance(packed, bytes):
-        packed = packed.decode("utf-8")
-    fields = packed.replace(_COLUMN, _FIELD).split(_FIELD) if packed else []
-    if len(fields) != 6 * row[2]:
-        raise ValueError(f"column list of {row[0]}.{row[1]} was cut short or holds control characters")
-    return fields
-
-
-def _fk_schemas_sql(n: int) -> str:
-    return (
-        "SELECT DISTINCT CONSTRAINT_SCHEMA FROM information_schema.REFERENTIAL_CONSTRAINTS "
-        f"WHERE CONSTRAINT_SCHEMA IN ({_in_list(n)})"
-    )
-
-
-def _foreign_keys_sql(n: int) -> str:
-    return (
-        "SELECT TABLE_SCHEMA, TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "
-        "REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-        f"WHERE REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA IN ({_in_list(n)}) "
-        "ORDER BY BINARY TABLE_SCHEMA, BINARY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION"
-    )
-
-
-_SIMPLE_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-# InnoDB's own list of foreign keys needs no table to be opened (REFERENTIAL_CONSTRAINTS opens them all);
-# it needs the PROCESS privilege, so REFERENTIAL_CONSTRAINTS stays the fallback.
-_INNODB_FOREIGN = (
-    "SELECT DISTINCT SUBSTRING_INDEX(FOR_NAME, '/', 1) FROM information_schema.INNODB_SYS_FOREIGN",
-    "SELECT DISTINCT SUBSTRING_INDEX(FOR_NAME, '/', 1) FROM information_schema.INNODB_FOREIGN",
+from ...core.errors import ConnectionFailure, SourceFailure, first_line
+from ...core.plugin import Source
+from ...core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from .catalog import (
+    _KEY,
+    _NULL,
+    _TABLE,
+    _columns_sql,
+    _databases_with_foreign_keys,
+    _foreign_keys_sql,
+    _in_list,
+    _NoRows,
+    _objects_sql,
+    _Stream,
+    _unpack_columns,
+    _views_sql,
 )
-
-
-def _databases_with_foreign_keys(source: "MySQLSource", connection, databases: list[str]) -> list[str]:
-    """The databases (of `databases`) that may hold foreign keys, in at most three cheap statements."""
-    for sql in _INNODB_FOREIGN:
-        try:
-            with connection.cursor() as cursor:
-                source.sent(1)
-                cursor.execute(sql)
-                encoded = {r[0].decode() if isinstance(r[0], bytes) else r[0] for r in cursor.fetchall()}
-        except pymysql.err.MySQLError:
-            continue
-        # InnoDB spells names in filename encoding: simple names are unchanged, others we cannot rule out.
-        escaped = any(not _SIMPLE_NAME.match(name) for name in encoded)
-        return [d for d in databases if (d in encoded if _SIMPLE_NAME.match(d) else escaped)]
-    return [r[0] for r in source._query(_fk_schemas_sql(len(databases)), tuple(databases), connection=connection)]
-
-
-_END = object()
-_CHUNK = 2000
-
-
-class _Stream:
-    """One catalog query fetched in chunks by a background thread, on `connection` or a connection of its own.
-
-    The server works on every stream at once; a bounded queue keeps at most a few chunks in memory.
-    `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
-    """
-
-    def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK, ahead: int = 4, connection=None):
-        self._connection = connection
-        self._prepare = prepare
-        self._chunk = chunk
-        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
-        self._rows: list = []
-        self._index = 0
-        self._done = False
-        self._source = source
-        self._query = query
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            connection = self._connection or self._source.connect()
-            try:
-                sql, params = self._query
-                cursor = connection.cursor(pymysql.cursors.SSCursor)
-                self._source.sent(1)
-                cursor.execute(sql, tuple(params))
-                try:
-                    while not self._stop.is_set():
-                        chunk = cursor.fetchmany(self._chunk)
-                        if not chunk:
-                            break
-                        if self._prepare is not None:
-                            chunk = [self._prepare(row) for row in chunk]
-                        self._queue.put(chunk)
-                finally:
-                    cursor.close()
-            finally:
-                connection.close()
-            self._queue.put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it in the main thread
-            self._queue.put(exc)
-
-    def _next_chunk(self) -> bool:
-        item = self._queue.get()
-        if item is _END:
-            self._done = True
-            return False
-        if isinstance(item, BaseException):
-            self._done = True
-            raise item
-        self._rows, self._index = item, 0
-        return True
-
-    def peek(self):
-        while self._index >= len(self._rows):
-            if self._done or not self._next_chunk():
-                return None
-        return self._rows[self._index]
-
-    def take(self, key: tuple[str, str]) -> list:
-        """The rows for table `key`, skipping rows of tables that sort before it (gone meanwhile)."""
-        found = []
-        while True:
-            row = self.peek()
-            if row is None:
-                return found
-            row_key = (row[0], row[1])
-            if row_key > key:
-                return found
-            self._index += 1
-            if row_key == key:
-                found.append(row)
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-
-
-class _NoRows:
-    """Stands in for a stream that has nothing to say (no database in scope has foreign keys)."""
-
-    def take(self, key: tuple[str, str]) -> list:
-        return []
-
-    def close(self) -> None:
-        pass
-
+from .config import SYSTEM_DATABASES, MySQLConfig
+from .types import native_type
+from .views import view_statement
 
 _TLS_KEYS = frozenset({"ssl", "ssl_ca", "ssl_cert", "ssl_key", "ssl_key_password", "ssl_verify_cert", "ssl_verify_identity", "ssl_disabled"})
 
@@ -665,7 +326,7 @@ class MySQLSource(Source):
         """A view's lineage follows from its statement (MySQL stores views with `*` expanded, so no other
         table's columns enter it), this module, the lineage and record modules, sqlglot's version and the config."""
         digest = hashlib.sha256()
-        for module in (__name__, "..lineage", "..core.records"):
+        for module in (*(f"{__package__}.{m}" for m in ("source", "catalog", "types", "views", "config")), "ingest_assets.lineage", "ingest_assets.core.records"):
             digest.update(Path(importlib.util.find_spec(module, __package__).origin).read_bytes())
         digest.update(importlib.metadata.version("sqlglot").encode())
         digest.update(self.config.model_dump_json().encode())
@@ -696,7 +357,7 @@ class MySQLSource(Source):
             return database, name, statement, previous, None
         import sqlglot  # first imported here, in the views thread, while the main thread waits for COLUMNS
 
-        from ..lineage import view_lineage
+        from ...lineage import view_lineage
 
         try:
             return database, name, statement, view_lineage(statement, "mysql", database, None, lambda _table: None, pretty_statement=True), None
@@ -749,3 +410,4 @@ class MySQLSource(Source):
         rows = self._query(sql, tuple(databases) * 3, connection=connection)
         payload = repr((databases, [tuple(str(v) for v in r) for r in rows]))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
