@@ -1,5 +1,6 @@
 """Each sink for real: the file format, the console lines, and the embedded store's versions."""
 
+import copy
 import json
 
 import pytest
@@ -32,23 +33,32 @@ def write(sink, items):
     return acked
 
 
-def test_file_sink_renames_union_members_only(tmp_path):
-    """Union members take DataHub's pegasus2avro names; a value or a property that looks like one does not."""
+def test_file_sink_writes_what_datahub_reads_back_unchanged(tmp_path):
+    """Union members keep DataHub's `com.linkedin.*` names in the file's MCPs: DataHub's own classes load each
+    record and write it back identical. (With `pegasus2avro` names they load too, and every field type silently
+    becomes the union's first member.)"""
+    from datahub.emitter.mcp import MetadataChangeProposalWrapper
+    from datahub.metadata.schema_classes import NumberTypeClass, MySqlDDLClass
+
     target = tmp_path / "mcps.json"
-    lookalikes = {"description": 'see {"com.linkedin.schema.NumberType": {}}', "tags": ["com.linkedin.schema.NumberType"],
-                  "customProperties": {"com.linkedin.note": "kept, though the first key"}}
-    field = {"fieldPath": "c", "description": "named com.linkedin.pegasus2avro.schema.NumberType in the docs",
-             "type": {"type": {"com.linkedin.schema.NumberType": {}}}}
-    items = [MCP("dataset", URN, "datasetProperties", lookalikes),
-             MCP("dataset", URN, "schemaMetadata", {"platformSchema": {"com.linkedin.schema.MySqlDDL": {"tableSchema": ""}},
-                                                     "fields": [field]})]
+    field = {"fieldPath": "c", "nullable": False, "description": "named com.linkedin.pegasus2avro.schema.NumberType in the docs",
+             "type": {"type": {"com.linkedin.schema.NumberType": {}}}, "nativeDataType": "INTEGER", "recursive": False,
+             "isPartOfKey": False}
+    schema = {"schemaName": "shop.orders", "platform": "urn:li:dataPlatform:mysql", "version": 0,
+              "created": {"time": 0, "actor": "urn:li:corpuser:unknown"}, "lastModified": {"time": 0, "actor": "urn:li:corpuser:unknown"},
+              "hash": "", "platformSchema": {"com.linkedin.schema.MySqlDDL": {"tableSchema": ""}}, "fields": [field]}
+    lookalikes = {"customProperties": {"com.linkedin.note": 'see {"com.linkedin.schema.NumberType": {}}'},
+                  "description": "com.linkedin.pegasus2avro.schema.NumberType", "tags": []}
+    items = [MCP("dataset", URN, "datasetProperties", lookalikes), MCP("dataset", URN, "schemaMetadata", schema)]
     write(FileSink(FileSinkConfig(filename=str(target)), StageReport("sink")), items)
     data = json.loads(target.read_text())
     assert data[0]["aspect"]["json"] == lookalikes
-    assert data[1]["aspect"]["json"] == {
-        "platformSchema": {"com.linkedin.pegasus2avro.schema.MySqlDDL": {"tableSchema": ""}},
-        "fields": [{**field, "type": {"type": {"com.linkedin.pegasus2avro.schema.NumberType": {}}}}],
-    }
+    assert data[1]["aspect"]["json"] == schema
+    for obj in data:  # from_obj rewrites the object it is given
+        assert MetadataChangeProposalWrapper.from_obj(copy.deepcopy(obj)).to_obj(simplified_structure=True) == obj
+    parsed = MetadataChangeProposalWrapper.from_obj(copy.deepcopy(data[1])).aspect
+    assert isinstance(parsed.fields[0].type.type, NumberTypeClass)
+    assert isinstance(parsed.platformSchema, MySqlDDLClass)
 
 
 def test_file_sink_writes_datahubs_json_array(tmp_path):
@@ -58,7 +68,7 @@ def test_file_sink_writes_datahubs_json_array(tmp_path):
     assert acked == items
     data = json.loads(target.read_text())
     assert len(data) == 5
-    assert data[1]["aspect"]["json"]["fields"][0]["type"] == {"type": {"com.linkedin.pegasus2avro.schema.NumberType": {}}}
+    assert data[1]["aspect"]["json"]["fields"][0]["type"] == {"type": {"com.linkedin.schema.NumberType": {}}}
     assert set(data[0]) == {"entityType", "entityUrn", "changeType", "aspectName", "aspect"}
     assert [MCP.from_obj(o).aspect for o in data] == [m.aspect for m in items]
 

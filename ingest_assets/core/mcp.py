@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import re
 
 import orjson
 
@@ -11,7 +10,10 @@ SHORT = "com.linkedin."
 
 
 def to_short_names(obj):
-    """`com.linkedin.pegasus2avro.schema.NumberType` -> `com.linkedin.schema.NumberType` (REST's form), all through."""
+    """`com.linkedin.pegasus2avro.schema.NumberType` -> `com.linkedin.schema.NumberType`, all through.
+
+    The `pegasus2avro` names belong inside DataHub's older MCE snapshot records (and files written by
+    earlier versions of this project); every MCP form uses the short ones."""
     if isinstance(obj, dict):
         return {SHORT + key[len(PEGASUS):] if key.startswith(PEGASUS) else key: to_short_names(value) for key, value in obj.items()}
     if isinstance(obj, list):
@@ -22,20 +24,6 @@ def to_short_names(obj):
 def canonical_json(obj) -> str:
     """Compact, key-sorted JSON: how the embedded store keeps an aspect, equal for equal content whatever order it was built in."""
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode("utf-8")
-
-
-_UNION_MEMBER_KEY = re.compile(r'\{"com\.linkedin\.(?!pegasus2avro\.)(?=[^"]*":\{)')
-"""A union member: the one key of its object (after an opening brace), holding a record (an object).
-
-A string value cannot match (its quotes are escaped), nor can a map key such as a custom property's
-(its value is a string)."""
-
-
-def pegasus_json(text: str) -> str:
-    """The file sink's spelling of union members, as DataHub's own file sink writes them, on serialized JSON."""
-    if '{"com.linkedin.' not in text:
-        return text
-    return _UNION_MEMBER_KEY.sub('{"com.linkedin.pegasus2avro.', text)
 
 
 class MCP:
@@ -118,9 +106,9 @@ class MCP:
         return obj
 
     def to_file_json(self) -> bytes:
-        """DataHub's file form (`{"json": ...}`, pegasus2avro union names), one line of UTF-8; the aspect's text is embedded, not re-serialized."""
-        aspect = pegasus_json(self.aspect_text())
-        return orjson.dumps(self._envelope({"json": orjson.Fragment(aspect)}))
+        """DataHub's file form of an MCP (`{"json": ...}`, union members under their `com.linkedin.*` names, as
+        DataHub's own file sink writes them), one line of UTF-8; the aspect's text is embedded, not re-serialized."""
+        return orjson.dumps(self._envelope({"json": orjson.Fragment(self.aspect_text())}))
 
     def to_rest_obj(self) -> dict:
         return self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
