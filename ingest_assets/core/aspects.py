@@ -1,7 +1,7 @@
 """Aspect builders: snapshot records to the MCPs DataHub's SQL sources emit, aspect for aspect.
 
-Union members use short names (`com.linkedin.schema.NumberType`); the file sink renames them to
-DataHub's `pegasus2avro` spelling on the way out. Nothing volatile (times, run ids) goes inside an
+Union members use DataHub's `com.linkedin.*` names (`com.linkedin.schema.NumberType`), in every MCP
+form: file, REST and Kafka alike. Nothing volatile (times, run ids) goes inside an
 aspect, so an aspect's hash changes only when the catalog does.
 """
 
