@@ -154,8 +154,11 @@ class _Stream:
                         if not chunk:
                             break
                         if self._prepare is not None:
-                            chunk = [self._prepare(row) for row in chunk]
-                        self._queue.put(chunk)
+                            chunk = self._prepare(chunk)
+                        if chunk:
+                            self._queue.put(chunk)
+                    if self._prepare is not None and not self._stop.is_set():
+                        self._queue.put(self._prepare(None))
                 finally:
                     cursor.close()
             finally:

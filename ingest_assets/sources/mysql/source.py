@@ -21,6 +21,8 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 import pymysql
@@ -47,7 +49,7 @@ from .catalog import (
 )
 from .config import SYSTEM_DATABASES, MySQLConfig
 from .types import native_type
-from .views import view_statement
+from .views import compact_views, view_statement
 
 _TLS_KEYS = frozenset({"ssl", "ssl_ca", "ssl_cert", "ssl_key", "ssl_key_password", "ssl_verify_cert", "ssl_verify_identity", "ssl_disabled"})
 
@@ -84,6 +86,9 @@ class MySQLSource(Source):
         """Catalog statements this source sent: the figure that must not grow with the table count."""
         self._statements_lock = threading.Lock()
         self._tls: dict | None = None
+        self._all_databases: frozenset[str] = frozenset()
+        """Every database on the server, filters aside: a view's qualifiers are looked up in it."""
+        self._held_views: list = []
 
     # --- connection ---
 
@@ -199,6 +204,7 @@ class MySQLSource(Source):
     def databases(self, connection=None) -> list[str]:
         """The databases in scope after filters (one query), in byte order like the catalog streams."""
         rows = self._query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA", connection=connection)
+        self._all_databases = frozenset(r[0] for r in rows)
         return sorted((r[0] for r in rows if self._database_wanted(r[0])), key=lambda s: s.encode("utf-8"))
 
     def _location(self) -> Location:
@@ -229,7 +235,8 @@ class MySQLSource(Source):
             n, params = len(databases), list(databases)
             mariadb = "mariadb" in connection.get_server_info().lower()
             # views are parsed in their stream's thread as they arrive, while the server still works on the rest
-            streams["views"] = _Stream(self, (_views_sql(n, mariadb), params), prepare=self._prepared_view, chunk=50, ahead=8)
+            self._held_views = []
+            streams["views"] = _Stream(self, (_views_sql(n, mariadb), params), prepare=self._prepared_views, chunk=50, ahead=8)
             streams["objects"] = _Stream(self, (_objects_sql(n), params * 2), chunk=500)
             with self._driver_errors():
                 having = _databases_with_foreign_keys(self, connection, databases)
@@ -341,7 +348,23 @@ class MySQLSource(Source):
             return None
         return previous
 
-    def _prepared_view(self, view_row) -> tuple:
+    def _prepared_views(self, rows: list | None) -> list[tuple]:
+        """The VIEWS rows of every database complete so far, prepared (`_prepared_view`); None at the end flushes.
+
+        A database's views are held until its last one arrived: whether SHOW CREATE VIEW prints a view
+        compact depends on the views it reads (`compact_views`).
+        """
+        held = self._held_views + (rows or [])
+        last = held[-1][0] if held and rows is not None else None
+        self._held_views = [r for r in held if r[0] == last]
+        prepared = []
+        for database, group in groupby((r for r in held if r[0] != last), key=itemgetter(0)):
+            group = list(group)
+            compact = compact_views(database, {r[1]: r[2] or "" for r in group}, self._all_databases)
+            prepared.extend(self._prepared_view(r, r[1] in compact) for r in group)
+        return prepared
+
+    def _prepared_view(self, view_row, compact: bool) -> tuple:
         """(database, name, statement, lineage or None, parse error or None) for one VIEWS row; views out of scope stay unparsed.
 
         The lineage is the previous run's record of the view where `_carried_over` finds one, else a `ViewLineage`.
@@ -349,7 +372,7 @@ class MySQLSource(Source):
         database, name, body, definer, security, check_option, algorithm = view_row
         if not self._wanted(database, name, True):
             return database, name, None, None, None
-        statement = view_statement(name, database, body or "", definer, security, check_option, algorithm)
+        statement = view_statement(name, database, body or "", definer, security, check_option, algorithm, compact)
         if not self.config.include_view_lineage:
             return database, name, statement, None, None
         previous = self._carried_over(database, name, statement)
