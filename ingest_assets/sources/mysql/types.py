@@ -1,4 +1,4 @@
-"""Native column types as DataHub's SQLAlchemy reflection spells them, and DataHub's field type for each."""
+"""Native column types as DataHub's SQLAlchemy reflection spells them, and DataHub's field type for each, stated per type."""
 
 import warnings
 from functools import lru_cache
@@ -7,32 +7,29 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.dialects import mysql as sa_mysql
 from sqlalchemy.dialects.mysql.reflection import MySQLTableDefinitionParser, ReflectedState
 
-# --- native types, as DataHub's SQLAlchemy reflection spells and classifies them ---------------
-
 _DIALECT = sa_mysql.dialect()
 _PARSER = MySQLTableDefinitionParser(_DIALECT, _DIALECT.identifier_preparer)
 
-# DataHub's `_field_type_mapping`, in its order (the first isinstance match wins).
-_FIELD_TYPES: list[tuple[type, str]] = [
-    (sa_types.Integer, "NumberType"),
-    (sa_types.Numeric, "NumberType"),
-    (sa_types.Boolean, "BooleanType"),
-    (sa_types.Enum, "EnumType"),
-    (sa_types._Binary, "BytesType"),
-    (sa_types.LargeBinary, "BytesType"),
-    (sa_types.PickleType, "BytesType"),
-    (sa_types.ARRAY, "ArrayType"),
-    (sa_types.String, "StringType"),
-    (sa_types.Date, "DateType"),
-    (sa_types.Time, "TimeType"),
-    (sa_types.DateTime, "TimeType"),
-    (sa_types.TIMESTAMP, "TimeType"),
-    (sa_types.JSON, "RecordType"),
-]
+FIELD_TYPES: dict[str, str] = {
+    **dict.fromkeys(("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "dec", "numeric", "fixed",
+                     "float", "double", "real"), "NumberType"),
+    "bit": "BytesType",
+    **dict.fromkeys(("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"), "BytesType"),
+    **dict.fromkeys(("char", "varchar", "nchar", "nvarchar", "tinytext", "text", "mediumtext", "longtext", "set", "uuid"),
+                    "StringType"),
+    "enum": "EnumType",
+    "boolean": "BooleanType",
+    "date": "DateType",
+    **dict.fromkeys(("datetime", "timestamp", "time"), "TimeType"),
+    "json": "RecordType",
+}
+"""DataHub's field type per MySQL/MariaDB type name (the first word of information_schema's COLUMN_TYPE),
+as DataHub 1.7's mysql source classifies it; every other type (YEAR, spatial types, INET4/INET6, VECTOR)
+is NullType. Written out per type: DataHub classifies by SQLAlchemy's class hierarchy, which moves between
+SQLAlchemy versions (2.1 no longer makes FLOAT a Numeric)."""
 
-
-# Types DataHub's mysql source adds to SQLAlchemy's reflection (spelt in capitals, no field type).
 _DATAHUB_REGISTERED = frozenset({"geometry", "point", "linestring", "polygon", "decimal128"})
+"""Types DataHub's mysql source registers with SQLAlchemy as opaque binary ones: spelt BLOB, typed NullType."""
 
 
 @lru_cache(maxsize=4096)
@@ -44,23 +41,20 @@ def native_type(column_type: str, charset: str | None = None, collation: str | N
     """
     base = column_type.split("(", 1)[0].split(" ", 1)[0].lower()
     if base in _DATAHUB_REGISTERED:
-        return base.upper(), "NullType"
+        return "BLOB", "NullType"
+    field_type = FIELD_TYPES.get(base, "NullType")
     clause = f" CHARACTER SET {charset} COLLATE {collation}" if charset and collation else ""
     state = ReflectedState()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _PARSER._parse_column(f"  `c` {column_type}{clause},", state)
     if not state.columns:
-        return column_type.upper(), "NullType"
+        return column_type.upper(), field_type
     type_ = state.columns[0]["type"]
-    if isinstance(type_, sa_types.NullType):
-        return "NULL", "NullType"
+    if isinstance(type_, sa_types.NullType):  # a type SQLAlchemy does not know: DataHub writes its visit name
+        return "null", "NullType"
     try:
-        spelled = str(type_.compile(dialect=_DIALECT))
+        return str(type_.compile(dialect=_DIALECT)), field_type
     except Exception:  # a type SQLAlchemy reflects but cannot print: DataHub falls back to repr-like text
-        spelled = column_type.upper()
-    for sa_class, field_type in _FIELD_TYPES:
-        if isinstance(type_, sa_class):
-            return spelled, field_type
-    return spelled, "NullType"
+        return column_type.upper(), field_type
 
