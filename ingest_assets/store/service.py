@@ -2,10 +2,12 @@
 
 Teams without a DataHub server point the `datahub-rest` sink (or any DataHub emitter) at it:
 `GET /config`, `POST /aspects?action=ingestProposal|ingestProposalBatch`,
-`GET /aspects/{urn}?aspect=NAME&version=N` and `GET /entitiesV2/{urn}`. Errors are answered as
-GMS answers them (`{"exceptionClass", "message", "status"}`): 401 without the bearer token when one
-is configured, 413 over the body limit, 422 for a proposal that does not validate. Aspect versions
-are kept as GMS keeps them (see `store.lite`).
+`GET /aspects/{urn}?aspect=NAME&version=N`, `POST /aspects?action=getTimeseriesAspectValues` and
+`GET /entitiesV2/{urn}`. Aspects are answered keyed by DataHub's record class, as GMS keys them, so
+DataHub's own `DataHubGraph` reads them. Errors are answered as GMS answers them
+(`{"exceptionClass", "message", "status"}`): 401 without the bearer token when one is configured, 413
+over the body limit, 422 for a proposal that does not validate, names an aspect GMS does not know, or
+is a PATCH that cannot apply. Aspect versions and PATCH are kept and applied as GMS does (see `store.lite`).
 """
 
 import hmac
@@ -20,31 +22,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from ..core.aspect_classes import ASPECT_CLASSES, TIMESERIES_ASPECTS, UnknownAspect, aspect_class
 from ..core.errors import ConnectionFailure, first_line
 from ..core.mcp import MCP, PEGASUS, to_short_names
 from ..core.secrets import redact
 from ..core.urns import entity_type_of
-from .lite import ACTOR, LiteStore
+from .lite import ACTOR, PATCH_CONTENT_TYPE, LiteStore, PatchError
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-SUPPORTED_CHANGE_TYPES = {"UPSERT", "CREATE"}
+SUPPORTED_CHANGE_TYPES = {"UPSERT", "CREATE", "PATCH"}
 _ERROR_CLASS = "com.linkedin.restli.server.RestLiServiceException"
-
-ASPECT_CLASSES = {
-    "browsePathsV2": "com.linkedin.common.BrowsePathsV2",
-    "container": "com.linkedin.container.Container",
-    "containerProperties": "com.linkedin.container.ContainerProperties",
-    "dataPlatformInstance": "com.linkedin.common.DataPlatformInstance",
-    "datasetProperties": "com.linkedin.dataset.DatasetProperties",
-    "globalTags": "com.linkedin.common.GlobalTags",
-    "glossaryTerms": "com.linkedin.common.GlossaryTerms",
-    "ownership": "com.linkedin.common.Ownership",
-    "schemaMetadata": "com.linkedin.schema.SchemaMetadata",
-    "status": "com.linkedin.common.Status",
-    "subTypes": "com.linkedin.common.SubTypes",
-    "upstreamLineage": "com.linkedin.dataset.UpstreamLineage",
-    "viewProperties": "com.linkedin.dataset.ViewProperties",
-}
+JSON_CONTENT_TYPE = "application/json"
 
 
 class ProposalError(ValueError):
@@ -63,6 +51,10 @@ def parse_proposal(obj, where: str) -> MCP:
             raise ProposalError(f"{where}: required field {key} is missing")
     if not isinstance(obj["aspectName"], str) or not obj["aspectName"]:
         raise ProposalError(f"{where}: aspectName must be a non-empty string")
+    try:
+        aspect_class(obj["aspectName"])
+    except UnknownAspect as exc:
+        raise ProposalError(f"{where}: {exc}") from None
     urn, entity_type = obj["entityUrn"], obj["entityType"]
     if not isinstance(urn, str) or not urn.startswith("urn:li:") or urn.count(":") < 3:
         raise ProposalError(f"{where}: entityUrn {str(urn)[:100]!r} is not a urn:li: URN")
@@ -70,12 +62,15 @@ def parse_proposal(obj, where: str) -> MCP:
         raise ProposalError(f"{where}: entityType {entity_type!r} does not match the URN's type {entity_type_of(urn)!r}")
     change = obj.get("changeType", "UPSERT")
     if change not in SUPPORTED_CHANGE_TYPES:
-        raise ProposalError(f"{where}: changeType {change!r} is not supported here (UPSERT, or CREATE, which this service stores as an UPSERT)")
+        raise ProposalError(f"{where}: changeType {change!r} is not supported here "
+                            "(UPSERT, PATCH, or CREATE, which this service stores as an UPSERT)")
+    content_type = PATCH_CONTENT_TYPE if change == "PATCH" else JSON_CONTENT_TYPE
     aspect = obj["aspect"]
     if not isinstance(aspect, dict) or "value" not in aspect:
-        raise ProposalError(f"{where}: aspect must be {{\"value\": \"<json>\", \"contentType\": \"application/json\"}}")
-    if aspect.get("contentType", "application/json") != "application/json":
-        raise ProposalError(f"{where}: aspect contentType {aspect.get('contentType')!r} is not application/json")
+        raise ProposalError(f"{where}: aspect must be {{\"value\": \"<json>\", \"contentType\": \"{content_type}\"}}")
+    if aspect.get("contentType", content_type) != content_type:
+        raise ProposalError(f"{where}: aspect contentType {aspect.get('contentType')!r} is not {content_type} "
+                            f"(changeType {change})")
     value = aspect["value"]
     if not isinstance(value, str):
         raise ProposalError(f"{where}: aspect value must be a JSON string")
@@ -83,7 +78,10 @@ def parse_proposal(obj, where: str) -> MCP:
         parsed = json.loads(value)
     except ValueError as exc:
         raise ProposalError(f"{where}: aspect value is not valid JSON ({first_line(exc)[:100]})") from None
-    if not isinstance(parsed, dict):
+    if change == "PATCH":
+        if not isinstance(parsed, (list, dict)):
+            raise ProposalError(f"{where}: a PATCH aspect value must be a JSON Patch array or {{\"patch\": [...]}}")
+    elif not isinstance(parsed, dict):
         raise ProposalError(f"{where}: aspect value must be a JSON object")
     system = obj.get("systemMetadata") or {}
     if not isinstance(system, dict):
@@ -98,6 +96,22 @@ def _stamps(stored: dict) -> dict:
     """The creation stamp and system metadata of a stored aspect, as GMS answers them."""
     created = {"time": int(stored["created"].replace(tzinfo=timezone.utc).timestamp() * 1000), "actor": ACTOR}
     return {"created": created, **({"systemMetadata": stored["systemMetadata"]} if stored["systemMetadata"] else {})}
+
+
+def timeseries_conditions(query_filter) -> list[tuple[str, set[str]]]:
+    """(field, accepted texts) of a GMS filter made of EQUAL criteria in one conjunction, as DataHub's client sends them."""
+    if not query_filter:
+        return []
+    clauses = query_filter.get("or") or [{"and": query_filter.get("criteria", [])}]
+    if len(clauses) != 1:
+        raise ValueError("only one conjunction of criteria is supported")
+    conditions = []
+    for criterion in clauses[0].get("and", []):
+        if criterion.get("condition", "EQUAL") != "EQUAL":
+            raise ValueError(f"condition {criterion.get('condition')!r} is not supported")
+        values = criterion.get("values") or [criterion["value"]]
+        conditions.append((criterion["field"], {str(v) for v in values}))
+    return conditions
 
 
 class GroupCommitWriter:
@@ -121,16 +135,31 @@ class GroupCommitWriter:
             if not item[1].is_set():
                 with self._queue_lock:
                     group, self._queued = self._queued, []
-                error = None
-                try:
-                    self.store.upsert_many([mcp for queued in group for mcp in queued[0]])
-                except Exception as exc:
-                    error = exc
-                for queued in group:
+                for queued, error in zip(group, self._write_group([queued[0] for queued in group])):
                     queued[2] = error
                     queued[1].set()
         if item[2] is not None:
             raise item[2]
+
+    def _write_group(self, requests: list[list[MCP]]) -> list[Exception | None]:
+        """One transaction for the group; when a PATCH of one request cannot apply, each request again in
+        its own transaction, in order, so only that request fails (a 422 for it alone)."""
+        try:
+            self.store.upsert_many([mcp for mcps in requests for mcp in mcps])
+            return [None] * len(requests)
+        except PatchError as exc:
+            if len(requests) == 1:
+                return [exc]
+            return [self._write_alone(mcps) for mcps in requests]
+        except Exception as exc:
+            return [exc] * len(requests)
+
+    def _write_alone(self, mcps: list[MCP]) -> Exception | None:
+        try:
+            self.store.upsert_many(mcps)
+            return None
+        except Exception as exc:
+            return exc
 
 
 def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
@@ -150,7 +179,7 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
     def config():
         return {"noCode": "true", "datahub": {"serverType": "ingest-assets-local"},
                 "versions": {"ingest_assets": {"version": "0.1.0"}},
-                "statefulIngestionCapable": False, "patchCapable": False, "retention": "true"}
+                "statefulIngestionCapable": False, "patchCapable": True, "retention": "true"}
 
     async def read_body(request: Request) -> bytes | JSONResponse:
         declared = request.headers.get("content-length")
@@ -187,33 +216,65 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
             return error_response(422, str(exc))
         try:
             writer.write(mcps)
+        except PatchError as exc:
+            index = next(i for i, mcp in enumerate(mcps) if mcp is exc.mcp)
+            where = "proposal" if action == "ingestProposal" else f"proposals[{index}]"
+            return error_response(422, f"{where}: the PATCH of {exc.mcp.aspect_name} on {exc.mcp.entity_urn} "
+                                       f"cannot apply: {exc}")
         except SQLAlchemyError as exc:
             return error_response(500, redact(f"the metadata store refused the write: {first_line(exc)}"))
         if action == "ingestProposal":
             return JSONResponse({"value": mcps[0].entity_urn})
         return JSONResponse({"value": [m.entity_urn for m in mcps]})
 
+    def timeseries_values(body: bytes) -> JSONResponse:
+        """GMS's `getTimeseriesAspectValues`, over the versions the store keeps: newest first, EQUAL filters."""
+        try:
+            query = json.loads(body)
+            urn, aspect, limit = query["urn"], query["aspect"], int(query.get("limit", 10000))
+            conditions = timeseries_conditions(query.get("filter"))
+        except (ValueError, KeyError, TypeError) as exc:
+            return error_response(400, f"a timeseries query needs urn, aspect and at most EQUAL filters ({first_line(exc)})")
+        if aspect not in TIMESERIES_ASPECTS:
+            return error_response(400, f"{aspect!r} is not a timeseries aspect (timeseries aspects: {', '.join(sorted(TIMESERIES_ASPECTS))})")
+        found = [item for item in store.aspect_versions(urn, aspect) if all(
+            str(item["value"].get(field)) in values for field, values in conditions)]
+        found.sort(key=lambda item: item["value"].get("timestampMillis", 0), reverse=True)
+        values = [{"aspect": {"value": json.dumps(item["value"]), "contentType": JSON_CONTENT_TYPE},
+                   **({"systemMetadata": item["systemMetadata"]} if item["systemMetadata"] else {})}
+                  for item in found[:limit]]
+        return JSONResponse({"value": {"entityName": entity_type_of(urn), "aspectName": aspect,
+                                       "limit": limit, "values": values}})
+
     @app.post("/aspects")
     async def aspects_action(request: Request, action: str = ""):
-        if action not in ("ingestProposal", "ingestProposalBatch"):
-            return error_response(400, f"unsupported action {action!r}; this service implements ingestProposal and ingestProposalBatch")
+        if action not in ("ingestProposal", "ingestProposalBatch", "getTimeseriesAspectValues"):
+            return error_response(400, f"unsupported action {action!r}; this service implements ingestProposal, "
+                                       "ingestProposalBatch and getTimeseriesAspectValues")
         body = await read_body(request)
         if isinstance(body, JSONResponse):
             return body
+        if action == "getTimeseriesAspectValues":
+            return await run_in_threadpool(timeseries_values, body)
         return await run_in_threadpool(ingest, body, action)
 
     @app.get("/aspects/{urn:path}")
     def get_aspect(urn: str, aspect: str | None = None, version: int = 0):
         if not aspect:
             return error_response(400, "the aspect query parameter is required, e.g. ?aspect=datasetProperties&version=0")
+        try:
+            class_name = aspect_class(aspect)
+        except UnknownAspect as exc:
+            return error_response(400, str(exc))
         found = store.get_aspect(urn, aspect, version)
         if found is None:
             return error_response(404, f"no aspect {aspect} version {version} for {urn}")
-        return {"urn": urn, "version": version, "aspect": {ASPECT_CLASSES.get(aspect, aspect): found["value"]}, **_stamps(found)}
+        return {"urn": urn, "version": version, "aspect": {class_name: found["value"]}, **_stamps(found)}
 
     @app.get("/entitiesV2/{urn:path}")
     def get_entity(urn: str, aspects: str | None = None):
-        found = store.entity_aspects(urn)
+        found = {name: item for name, item in store.entity_aspects(urn).items()
+                 if name in ASPECT_CLASSES and name not in TIMESERIES_ASPECTS}
         if aspects:  # DataHub's `aspects=List(a,b)` selector
             wanted = {a.strip() for a in aspects.removeprefix("List(").removesuffix(")").split(",") if a.strip()}
             found = {name: value for name, value in found.items() if name in wanted}
