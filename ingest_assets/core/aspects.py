@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from .mcp import MCP
-from .records import ContainerRecord, DatasetRecord, Location, TableRef
+from .records import ContainerRecord, DatasetRecord, Location, ProcedureFlowRecord, ProcedureRecord, TableRef
 from .urns import (
     container_urn,
     dataset_name,
@@ -242,9 +242,66 @@ def _view_lineage_mcps(record: DatasetRecord, urn: str) -> Iterator[MCP]:
     yield _mcp("query", query, "status", {"removed": False})
 
 
+_URN_RESERVED = {",": "%2C", "(": "%28", ")": "%29", "\u241f": "%E2%90%9F"}
+
+
+def _urn_part(value: str) -> str:
+    """A name inside a dataFlow or dataJob URN, with the characters DataHub reserves percent-encoded as it encodes them."""
+    return "".join(_URN_RESERVED.get(ch, ch) for ch in value) if any(ch in _URN_RESERVED for ch in value) else value
+
+
+def procedure_flow_name(database: str, schema: str | None = None) -> str:
+    """`<db>.stored_procedures` (`<db>.<schema>.stored_procedures` where schemas exist): the flow's name, without instance."""
+    return ".".join(p for p in (database, schema) if p is not None) + ".stored_procedures"
+
+
+def data_flow_urn(location: Location, database: str, schema: str | None = None) -> str:
+    """The flow's URN: orchestrator is the platform, cluster the env, and a platform instance prefixes the flow id."""
+    flow_id = ".".join(p for p in (location.instance, procedure_flow_name(database, schema)) if p)
+    return f"urn:li:dataFlow:({location.platform},{_urn_part(flow_id)},{location.env})"
+
+
+def data_job_urn(location: Location, database: str, schema: str | None, name: str) -> str:
+    return f"urn:li:dataJob:({data_flow_urn(location, database, schema)},{_urn_part(name)})"
+
+
+def procedure_flow_mcps(record: ProcedureFlowRecord) -> Iterator[MCP]:
+    """DataHub's flow of a database's stored procedures: it lives in the database container, as its jobs do."""
+    loc = record.location
+    urn = data_flow_urn(loc, record.database, record.schema_name)
+    chain = _container_chain(loc, record.database, record.schema_name)
+    yield _mcp("dataFlow", urn, "dataFlowInfo", {"customProperties": {}, "name": procedure_flow_name(record.database, record.schema_name)})
+    yield _mcp("dataFlow", urn, "subTypes", {"typeNames": ["Procedures Container"]})
+    if loc.instance:
+        yield _mcp("dataFlow", urn, "dataPlatformInstance", _platform_instance_aspect(loc))
+    yield _mcp("dataFlow", urn, "container", {"container": chain[-1]})
+    yield _mcp("dataFlow", urn, "browsePathsV2", _browse_path(loc, chain))
+    yield _mcp("dataFlow", urn, "status", {"removed": False})
+
+
+def procedure_mcps(record: ProcedureRecord) -> Iterator[MCP]:
+    """One stored procedure as DataHub's dataJob; its body is the transform logic (DataHub labels every body SQL)."""
+    loc = record.location
+    urn = data_job_urn(loc, record.database, record.schema_name, record.name)
+    chain = _container_chain(loc, record.database, record.schema_name)
+    yield _mcp("dataJob", urn, "dataJobInfo", {"customProperties": {}, "name": record.name, "type": {"string": "Stored Procedure"}})
+    yield _mcp("dataJob", urn, "subTypes", {"typeNames": ["Stored Procedure"]})
+    if loc.instance:
+        yield _mcp("dataJob", urn, "dataPlatformInstance", _platform_instance_aspect(loc))
+    yield _mcp("dataJob", urn, "container", {"container": chain[-1]})
+    if record.body:
+        yield _mcp("dataJob", urn, "dataTransformLogic", {"transforms": [{"queryStatement": {"value": record.body, "language": "SQL"}}]})
+    yield _mcp("dataJob", urn, "browsePathsV2", _browse_path(loc, chain))
+    yield _mcp("dataJob", urn, "status", {"removed": False})
+
+
 def record_mcps(record) -> Iterator[MCP]:
     """All MCPs for one snapshot record (scope records produce none)."""
     if isinstance(record, ContainerRecord):
         yield from container_mcps(record)
     elif isinstance(record, DatasetRecord):
         yield from dataset_mcps(record)
+    elif isinstance(record, ProcedureRecord):
+        yield from procedure_mcps(record)
+    elif isinstance(record, ProcedureFlowRecord):
+        yield from procedure_flow_mcps(record)

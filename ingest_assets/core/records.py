@@ -103,7 +103,33 @@ class ScopeRecord:
     schema_name: str | None = None
 
 
-Record = ContainerRecord | DatasetRecord | ScopeRecord
+@dataclass(**_RECORD)
+class ProcedureFlowRecord:
+    """The flow DataHub groups a database's stored procedures under (`<db>.stored_procedures`):
+    one per database that has procedures, before them."""
+
+    kind: Literal["procedure_flow"] = "procedure_flow"
+    location: Location
+    database: str
+    schema_name: str | None = None
+
+
+@dataclass(**_RECORD)
+class ProcedureRecord:
+    """One stored procedure, a job of its database's flow; `body` is its definition as the catalog holds it
+    (None where the catalog hides it from this user)."""
+
+    kind: Literal["procedure"] = "procedure"
+    location: Location
+    database: str
+    schema_name: str | None = None
+    name: str
+    body: str | None = None
+    language: str = "SQL"
+
+
+Record = ContainerRecord | DatasetRecord | ScopeRecord | ProcedureFlowRecord | ProcedureRecord
+
 
 
 _COLUMN_ARRAY = attrgetter("name", "native_type", "nullable", "description", "is_part_of_key", "field_type")
@@ -147,7 +173,8 @@ def _located(cls):
     return build
 
 
-_READERS = {"dataset": _dataset, "container": _located(ContainerRecord), "scope": _located(ScopeRecord)}
+_READERS = {"dataset": _dataset, "container": _located(ContainerRecord), "scope": _located(ScopeRecord),
+            "procedure_flow": _located(ProcedureFlowRecord), "procedure": _located(ProcedureRecord)}
 
 
 def record_from_json(line: str | bytes) -> Record:

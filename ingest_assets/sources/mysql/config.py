@@ -38,6 +38,8 @@ class MySQLConfig(PluginConfig):
     include_view_lineage: bool = True
     include_view_column_lineage: bool = True
     include_system_databases: bool = Field(default=False, description="Also read mysql, information_schema, performance_schema and sys.")
+    include_stored_procedures: bool = Field(default=True, description="Stored procedures as dataJobs under a dataFlow per database.")
+    procedure_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.procedure'.")
     env: str = "PROD"
     platform_instance: str | None = None
 

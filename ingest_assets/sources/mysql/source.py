@@ -48,6 +48,15 @@ from .catalog import (
     _views_sql,
 )
 from .config import SYSTEM_DATABASES, MySQLConfig
+from .procedures import (
+    FLOW_KIND,
+    PROCEDURE_KIND,
+    holding_procedures,
+    open_routines,
+    procedure_records,
+    routines_fingerprint_sql,
+    schemata_sql,
+)
 from .types import native_type
 from .views import compact_views, view_statement
 
@@ -86,6 +95,8 @@ class MySQLSource(Source):
         """Catalog statements this source sent: the figure that must not grow with the table count."""
         self._statements_lock = threading.Lock()
         self._tls: dict | None = None
+        self._holding_procedures: set[str] = set()
+        """The databases SCHEMATA said hold stored procedures: only they are asked for ROUTINES."""
         self._all_databases: frozenset[str] = frozenset()
         """Every database on the server, filters aside: a view's qualifiers are looked up in it."""
         self._held_views: list = []
@@ -203,7 +214,8 @@ class MySQLSource(Source):
 
     def databases(self, connection=None) -> list[str]:
         """The databases in scope after filters (one query), in byte order like the catalog streams."""
-        rows = self._query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA", connection=connection)
+        rows = self._query(schemata_sql(self.config.include_stored_procedures), connection=connection)
+        self._holding_procedures = holding_procedures(rows)
         self._all_databases = frozenset(r[0] for r in rows)
         return sorted((r[0] for r in rows if self._database_wanted(r[0])), key=lambda s: s.encode("utf-8"))
 
@@ -216,9 +228,16 @@ class MySQLSource(Source):
             return self.config.include_views and self.config.view_pattern.allowed(qualified)
         return self.config.include_tables and self.config.table_pattern.allowed(qualified)
 
+    def _procedure_wanted(self, database: str, name: str) -> bool:
+        return self.config.include_stored_procedures and self.config.procedure_pattern.allowed(f"{database}.{name}")
+
     def wants(self, database: str, schema: str | None, table: str | None, kind: str) -> bool:
         if not self._database_wanted(database):
             return False
+        if kind == FLOW_KIND:
+            return self.config.include_stored_procedures
+        if kind == PROCEDURE_KIND:
+            return table is None or self._procedure_wanted(database, table)
         return table is None or self._wanted(database, table, kind == "View")
 
     # --- extraction ---
@@ -244,6 +263,7 @@ class MySQLSource(Source):
             streams["columns"] = _Stream(self, (_columns_sql(n, mariadb), params), chunk=250, connection=connection)
             connection = None  # the columns stream closes it
             streams["foreign_keys"] = _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows()
+            streams["routines"] = open_routines(self, [d for d in databases if d in self._holding_procedures])
             with self._driver_errors():
                 yield from self._merge(databases, self._location(), streams)
         finally:
@@ -268,6 +288,7 @@ class MySQLSource(Source):
                 record = self._dataset(location, rows, streams)
                 if record is not None:
                     yield record
+            yield from procedure_records(streams["routines"], location, database, self._procedure_wanted, self.report)
             if self.report.failure_count == failures:
                 yield ScopeRecord(location=location, database=database)
 
@@ -430,7 +451,10 @@ class MySQLSource(Source):
             "DEFINER, SECURITY_TYPE)))) "
             f"FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({in_list}))"
         )
-        rows = self._query(sql, tuple(databases) * 3, connection=connection)
+        params = tuple(databases) * 3
+        if self.config.include_stored_procedures:
+            sql, params = f"{sql}, {routines_fingerprint_sql(len(databases))}", params + tuple(databases)
+        rows = self._query(sql, params, connection=connection)
         payload = repr((databases, [tuple(str(v) for v in r) for r in rows]))
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
