@@ -137,6 +137,8 @@ def _print_preview(files, limit: int) -> None:
 def cmd_check(args) -> int:
     loaded = load_recipe(args.config)
     print(f"{args.config}: ok (pipeline {loaded.pipeline_name}: {loaded.recipe.source.type} -> {loaded.sink_type})")
+    for notice in loaded.notices:
+        print(f"warning: {notice}")
     return EXIT_OK
 
 

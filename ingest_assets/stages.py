@@ -41,7 +41,7 @@ from .core.state_diff import (
     mcp_digest,
     record_digest,
 )
-from .core.urns import dataset_name
+from .core.urns import dataset_name, lowercase_dataset_urns
 from .store.database import instance_home
 from .store.state import StateStore
 
@@ -129,6 +129,8 @@ def run_snapshot(loaded: LoadedRecipe, files: RunFiles, preview: int = 0, only_d
     `only_database` (a partitioned run) limits the source to that one database.
     """
     report = StageReport("snapshot")
+    for notice in loaded.notices:
+        report.warn(notice)
     source = loaded.source_class(loaded.source_config, report)
     if only_database:
         source.only_database = only_database
@@ -195,9 +197,15 @@ def pending_state_path(files: RunFiles) -> Path:
     return files.directory / "state.pending.jsonl"
 
 
+def _lowercase_urns(loaded: LoadedRecipe) -> bool:
+    """DataHub's `convert_urns_to_lowercase` source key: every dataset URN of the run's MCPs lowercased."""
+    return bool(getattr(loaded.source_config, "convert_urns_to_lowercase", False))
+
+
 def _builders_fingerprint(loaded: LoadedRecipe) -> bytes:
-    """What turns a record into MCPs besides the record: the aspect builders' code and the transformers' configs."""
-    digest = hashlib.sha256()
+    """What turns a record into MCPs besides the record: the aspect builders' code, the transformers' configs and
+    whether dataset URNs are lowercased."""
+    digest = hashlib.sha256(b"lowercase URNs" if _lowercase_urns(loaded) else b"")
     for module in (aspects_module, mcp_module, urns_module):
         digest.update(Path(module.__file__).read_bytes())
     for plugin, config in loaded.transformers:
@@ -206,7 +214,8 @@ def _builders_fingerprint(loaded: LoadedRecipe) -> bytes:
     return digest.digest()
 
 
-def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[Scope], diff: StateDiff, fingerprint: bytes):
+def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[Scope], diff: StateDiff, fingerprint: bytes,
+                   lowercase_urns: bool = False):
     """The snapshot's MCPs, noting each entity's scope, name, kind and record (filters, removal and skipping need them).
 
     A record whose digest matches the one every entity of it was stored from is not even parsed:
@@ -235,6 +244,9 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
                 scopes.append(scope)
                 continue
             mcps = list(record_mcps(record))
+            if lowercase_urns:
+                mcps = [MCP(m.entity_type, lowercase_dataset_urns(m.entity_urn), m.aspect_name,
+                            aspect_text=lowercase_dataset_urns(m.aspect_text())) for m in mcps]
             info = EntityInfo(scope, name, kind, digest, len({mcp.entity_urn for mcp in mcps}))
             for mcp in mcps:
                 infos.setdefault(mcp.entity_urn, info)
@@ -287,6 +299,7 @@ def run_mcps(
     acknowledged all of it).
     """
     report = StageReport("mcps")
+    run_id = loaded.recipe.run_id or run_id
     store = state_store_for(loaded, state_url)
     try:
         with _failures_reported(report, files.report("mcps"), "building MCPs failed", SourceFailure), \
@@ -301,7 +314,7 @@ def run_mcps(
             diff = StateDiff(store.view(loaded.pipeline_name), full_refresh=full_refresh, on_changed=pending)
             infos: dict[str, EntityInfo] = {}
             scopes: list[Scope] = []
-            stream = _snapshot_mcps(files, infos, scopes, diff, _builders_fingerprint(loaded))
+            stream = _snapshot_mcps(files, infos, scopes, diff, _builders_fingerprint(loaded), _lowercase_urns(loaded))
             for plugin, config in loaded.transformers:
                 stream = plugin(config, report).transform(stream)
             stamped = _stamp(stream, run_id, loaded.pipeline_name)

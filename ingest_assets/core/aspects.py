@@ -105,6 +105,8 @@ def container_mcps(record: ContainerRecord) -> Iterator[MCP]:
     yield _mcp("container", urn, "status", {"removed": False})
     yield _mcp("container", urn, "dataPlatformInstance", _platform_instance_aspect(loc))
     yield _mcp("container", urn, "subTypes", {"typeNames": ["Schema" if record.schema_name is not None else "Database"]})
+    if record.domain:
+        yield _mcp("container", urn, "domains", {"domains": [record.domain]})
     if record.schema_name is not None:
         yield _mcp("container", urn, "container", {"container": chain[0]})
     yield _mcp("container", urn, "browsePathsV2", _browse_path(loc, chain[:-1]))
@@ -179,6 +181,8 @@ def dataset_mcps(record: DatasetRecord) -> Iterator[MCP]:
         schema["foreignKeys"] = foreign_keys
     yield _mcp("dataset", urn, "schemaMetadata", schema)
     yield _mcp("dataset", urn, "subTypes", {"typeNames": [record.subtype]})
+    if record.domain:
+        yield _mcp("dataset", urn, "domains", {"domains": [record.domain]})
     if loc.instance:
         yield _mcp("dataset", urn, "dataPlatformInstance", _platform_instance_aspect(loc))
     if is_view and record.view_definition is not None:

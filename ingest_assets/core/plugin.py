@@ -2,9 +2,9 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .mcp import MCP
 from .previous_snapshot import PreviousViews
@@ -16,6 +16,35 @@ class PluginConfig(BaseModel):
     """Base of every plugin's config model: unknown keys are errors, with a did-you-mean."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def inert(why: str, default: Any = None, *, when: str | None = None, **field: Any) -> Any:
+    """A field for a DataHub recipe key that is accepted here so DataHub's recipes run unchanged, but does nothing.
+
+    `inert_settings` names it, with `why`, when a recipe sets it to anything but its default (or, with
+    `when`, only when that key of its value is true: `profiling.enabled`).
+    """
+    if "default_factory" not in field:
+        field["default"] = default
+    return Field(json_schema_extra={"inert": why, "when": when}, **field)
+
+
+def inert_settings(model: BaseModel, prefix: str) -> list[str]:
+    """One line per inert key that `model` sets to something that would have had an effect in DataHub."""
+    lines = []
+    for name in sorted(model.model_fields_set):
+        info = type(model).model_fields.get(name)
+        extra = info.json_schema_extra if info is not None and isinstance(info.json_schema_extra, dict) else {}
+        if "inert" not in extra:
+            continue
+        value = getattr(model, name)
+        if extra["when"] is not None:
+            active = (value or {}).get(extra["when"]) if isinstance(value, dict) else getattr(value, extra["when"], None)
+        else:
+            active = value != info.get_default(call_default_factory=True)
+        if active:
+            lines.append(f"{prefix}{name}: {extra['inert']}")
+    return lines
 
 
 class Source(ABC):

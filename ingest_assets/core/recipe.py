@@ -26,7 +26,7 @@ from pydantic import (
 
 from . import registry, secrets
 from .errors import RecipeError
-from .plugin import PluginConfig
+from .plugin import PluginConfig, inert, inert_settings
 from .state_diff import StatefulIngestionConfig
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -84,7 +84,8 @@ class StateConfig(_Strict):
 
 class Recipe(_Strict):
     pipeline_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    run_id: str | None = None
+    run_id: str | None = Field(default=None, description="Stamped as systemMetadata.runId on every MCP (DataHub's rollback "
+                               "finds a run's aspects by it); the Dagster run's id when not given.")
     source: PluginRef
     transformers: list[PluginRef] = Field(default_factory=list)
     sink: PluginRef = Field(default_factory=lambda: PluginRef(type="datahub-lite"))
@@ -92,6 +93,12 @@ class Recipe(_Strict):
     sensor: Sensors | None = None
     state: StateConfig | None = None
     partition_by: Literal["database"] | None = None
+    # DataHub's top-level keys with no counterpart here: accepted, and named in a warning when set
+    reporting: list[Any] = inert("DataHub's run reporting has no effect here: each stage reports to Dagster",
+                                 default_factory=list)
+    flags: dict[str, Any] = inert("DataHub's pipeline flags have no effect here", default_factory=dict)
+    datahub_api: dict[str, Any] = inert("no DataHub API is needed here: the sink alone is written to", default_factory=dict)
+    failure_log: dict[str, Any] = inert("failures are kept in each stage's report instead", default_factory=dict)
 
 
 @dataclass
@@ -108,6 +115,8 @@ class LoadedRecipe:
     raw: dict
     stateful: StatefulIngestionConfig = field(default_factory=StatefulIngestionConfig)
     """DataHub's `source.config.stateful_ingestion`, taken out before the source's config is validated."""
+    notices: list[str] = field(default_factory=list)
+    """DataHub keys the recipe sets that have no effect here: every run warns with them once."""
 
     @property
     def pipeline_name(self) -> str:
@@ -250,7 +259,12 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     transformers = [resolve("transformer", ref, f"transformers[{i}]") for i, ref in enumerate(recipe.transformers)]
     if problems:
         raise RecipeError(problems)
-    return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw, stateful)
+    notices = inert_settings(recipe, "") + inert_settings(source_config, "source.config.")
+    notices += inert_settings(sink_config, "sink.config.")
+    for i, (_, config) in enumerate(transformers):
+        notices += inert_settings(config, f"transformers[{i}].config.")
+    return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw, stateful,
+                        [f"{source_name}: {line}" for line in notices])
 
 
 def load_recipe(path: str | Path) -> LoadedRecipe:

@@ -73,6 +73,8 @@ class ContainerRecord:
     database: str
     schema_name: str | None = None
     description: str | None = None
+    domain: str | None = None
+    """The domain URN the source's `domain` patterns give this database (or schema)."""
 
 
 @dataclass(**_RECORD)
@@ -91,6 +93,8 @@ class DatasetRecord:
     custom_properties: dict[str, str] = field(default_factory=dict)
     upstreams: list[TableRef] = field(default_factory=list)
     column_lineage: list[ColumnLineage] = field(default_factory=list)
+    domain: str | None = None
+    """The domain URN the source's `domain` patterns give this table or view."""
 
 
 @dataclass(**_RECORD)
@@ -129,7 +133,6 @@ class ProcedureRecord:
 
 
 Record = ContainerRecord | DatasetRecord | ScopeRecord | ProcedureFlowRecord | ProcedureRecord
-
 
 
 _COLUMN_ARRAY = attrgetter("name", "native_type", "nullable", "description", "is_part_of_key", "field_type")

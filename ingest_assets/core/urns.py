@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 
 
@@ -52,3 +53,12 @@ def container_key(platform: str, database: str, env: str, instance: str | None, 
 @lru_cache(maxsize=1024)
 def container_urn(platform: str, database: str, env: str = "PROD", instance: str | None = None, schema: str | None = None) -> str:
     return f"urn:li:container:{container_guid(container_key(platform, database, env, instance, schema))}"
+
+
+_DATASET_URN = re.compile(r"(urn:li:dataset:\(urn:li:dataPlatform:[^,()\"]+,)([^,()\"]+)(,[A-Za-z]+\))")
+
+
+def lowercase_dataset_urns(text: str) -> str:
+    """Every dataset URN in `text` (a URN, or an aspect's JSON) with its name lowercased, as DataHub's
+    `convert_urns_to_lowercase` rewrites them: the URNs inside schema fields, lineage and keys too."""
+    return _DATASET_URN.sub(lambda m: m.group(1) + m.group(2).lower() + m.group(3), text)

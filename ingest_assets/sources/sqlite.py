@@ -15,7 +15,7 @@ from pydantic import Field
 from sqlglot import exp
 
 from ..core.errors import ConnectionFailure, first_line
-from ..core.patterns import AllowDenyPattern
+from ..core.patterns import AllowDenyPattern, DomainPatterns, domain_for
 from ..core.plugin import PluginConfig, Source
 from ..core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from ..lineage import view_lineage
@@ -48,6 +48,7 @@ class SqliteConfig(PluginConfig):
     include_views: bool = True
     env: str = "PROD"
     platform_instance: str | None = None
+    domain: DomainPatterns = Field(default_factory=dict, description="Domain URN -> patterns over 'db.table' and the database name.")
 
     @property
     def database_name(self) -> str:
@@ -125,7 +126,7 @@ class SqliteSource(Source):
         finally:
             connection.close()
 
-        yield ContainerRecord(location=location, database=db)
+        yield ContainerRecord(location=location, database=db, domain=domain_for(cfg.domain, db))
         primary_keys = {t: [c[0] for c in sorted(cols, key=lambda c: c[3]) if c[3]] for t, cols in columns.items()}
         known_columns = {t: [c[0] for c in cols] for t, cols in columns.items()}
         for kind, name, sql in objects:
@@ -136,6 +137,7 @@ class SqliteSource(Source):
             record = DatasetRecord(
                 location=location,
                 table=TableRef(database=db, name=name),
+                domain=domain_for(cfg.domain, f"{db}.{name}"),
                 subtype="View" if kind == "view" else "Table",
                 description=table_doc,
                 columns=[

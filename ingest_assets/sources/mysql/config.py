@@ -1,11 +1,13 @@
 """The mysql source's recipe keys: DataHub's, with the same names, defaults and meaning."""
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
-from ...core.patterns import AllowDenyPattern
-from ...core.plugin import PluginConfig
+from ...core.patterns import AllowDenyPattern, DomainPatterns
+from ...core.plugin import PluginConfig, inert
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
@@ -42,6 +44,38 @@ class MySQLConfig(PluginConfig):
     procedure_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.procedure'.")
     env: str = "PROD"
     platform_instance: str | None = None
+    sqlalchemy_uri: SecretStr | None = Field(default=None, description="A SQLAlchemy URL naming driver, user, password, "
+                                             "host and port at once; it replaces scheme, username, password and host_port.")
+    domain: DomainPatterns = Field(default_factory=dict, description="Domain URN -> patterns over 'db.table' and database names.")
+    convert_urns_to_lowercase: bool = Field(default=False, description="Lowercase every dataset URN, as DataHub does with this key.")
+
+    # DataHub's keys for features this project does not have (or not in this source): accepted, and named in a
+    # warning when set to anything that would have had an effect in DataHub.
+    profiling: dict[str, Any] = inert("profiling is not available yet; the run ingests schemas only",
+                                      default_factory=dict, when="enabled")
+    profile_pattern: AllowDenyPattern = inert("has no effect here: profiling is not available yet", default_factory=AllowDenyPattern)
+    classification: dict[str, Any] = inert("classification has no effect here", default_factory=dict, when="enabled")
+    include_usage_statistics: bool = inert("usage statistics have no effect here", default=False)
+    usage_source: str = inert("has no effect here: usage statistics are not read", default="performance_schema")
+    usage: dict[str, Any] = inert("has no effect here: usage statistics are not read", default_factory=dict)
+    email_domain: str | None = inert("has no effect here: usage statistics are not read")
+    incremental_lineage: bool = inert("has no effect here: lineage is sent whole, and only when it changed", default=False)
+    include_table_location_lineage: bool = inert("has no effect here: MySQL tables have no storage location", default=True)
+    use_file_backed_cache: bool = inert("has no effect here: memory stays bounded without it", default=True)
+    auth_mode: Literal["PASSWORD", "AWS_IAM"] = inert("AWS IAM authentication has no effect here; the password is used",
+                                                      default="PASSWORD")
+    aws_config: dict[str, Any] = inert("has no effect here: AWS IAM authentication is not available", default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_pattern_is_database_pattern(cls, data: Any) -> Any:
+        """DataHub's deprecated name for `database_pattern` in two-tier sources such as MySQL."""
+        if isinstance(data, dict) and "schema_pattern" in data:
+            if "database_pattern" in data:
+                raise ValueError("schema_pattern and database_pattern both given: schema_pattern is the deprecated "
+                                 "name of database_pattern, keep one")
+            data = {("database_pattern" if k == "schema_pattern" else k): v for k, v in data.items()}
+        return data
 
     @field_validator("host_port")
     @classmethod
@@ -52,10 +86,28 @@ class MySQLConfig(PluginConfig):
         return value
 
     @property
-    def host(self) -> str:
-        return self.host_port.rpartition(":")[0] if ":" in self.host_port else self.host_port
+    def url(self) -> URL:
+        """The server to connect to: `sqlalchemy_uri` as given, else built from the separate keys."""
+        if self.sqlalchemy_uri is not None:
+            return make_url(self.sqlalchemy_uri.get_secret_value())
+        host, _, port = self.host_port.rpartition(":") if ":" in self.host_port else (self.host_port, "", "3306")
+        return URL.create(self.scheme, username=self.username,
+                          password=self.password.get_secret_value() if self.password else None,
+                          host=host, port=int(port), database=self.database)
 
     @property
-    def port(self) -> int:
-        return int(self.host_port.rpartition(":")[2]) if ":" in self.host_port else 3306
+    def address(self) -> str:
+        """host:port, for messages (never the password)."""
+        url = self.url
+        return f"{url.host or 'localhost'}:{url.port or 3306}"
+
+    @field_validator("sqlalchemy_uri")
+    @classmethod
+    def _a_sqlalchemy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                make_url(value.get_secret_value())
+            except (ArgumentError, ValueError):
+                raise ValueError("a SQLAlchemy URL such as 'mysql+pymysql://user:password@host:3306'") from None
+        return value
 

@@ -28,9 +28,10 @@ from pathlib import Path
 import pymysql
 from pymysql.constants import CLIENT
 from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 
 from ...core.errors import ConnectionFailure, SourceFailure, first_line
+from ...core.patterns import domain_for
 from ...core.plugin import Source
 from ...core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
 from .catalog import (
@@ -108,14 +109,7 @@ class MySQLSource(Source):
         """The SQLAlchemy engine the recipe describes (URL, `options`, TLS): its dialect opens every connection."""
         if self._engine is None:
             cfg = self.config
-            url = URL.create(
-                cfg.scheme,
-                username=cfg.username,
-                password=cfg.password.get_secret_value() if cfg.password else None,
-                host=cfg.host,
-                port=cfg.port,
-                database=cfg.database,
-            )
+            url = cfg.url
             options = dict(cfg.options)
             connect_args = dict(options.pop("connect_args", {}) or {})
             connect_args.setdefault("connect_timeout", 10)
@@ -145,7 +139,7 @@ class MySQLSource(Source):
             if cfg.ssl_cert:
                 context.load_cert_chain(cfg.ssl_cert, cfg.ssl_key)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-            raise ConnectionFailure(f"TLS settings for MySQL at {cfg.host_port}: {first_line(exc)}") from None
+            raise ConnectionFailure(f"TLS settings for MySQL at {cfg.address}: {first_line(exc)}") from None
         return context
 
     def connect(self) -> pymysql.connections.Connection:
@@ -192,9 +186,9 @@ class MySQLSource(Source):
         try:
             yield
         except pymysql.err.OperationalError as exc:
-            raise ConnectionFailure(_driver_message(exc, f"cannot connect to MySQL at {self.config.host_port}")) from None
+            raise ConnectionFailure(_driver_message(exc, f"cannot connect to MySQL at {self.config.address}")) from None
         except pymysql.err.MySQLError as exc:
-            raise SourceFailure(_driver_message(exc, f"query failed on MySQL at {self.config.host_port}")) from None
+            raise SourceFailure(_driver_message(exc, f"query failed on MySQL at {self.config.address}")) from None
 
     def close(self) -> None:
         if self._engine is not None:
@@ -276,7 +270,7 @@ class MySQLSource(Source):
     def _merge(self, databases: list[str], location: Location, streams: dict[str, _Stream]):
         objects = streams["objects"]
         for database in databases:
-            yield ContainerRecord(location=location, database=database)
+            yield ContainerRecord(location=location, database=database, domain=domain_for(self.config.domain, database))
             failures = self.report.failure_count
             while True:
                 row = objects.peek()
@@ -331,6 +325,7 @@ class MySQLSource(Source):
             description=None if is_view else (comment or None),
             columns=columns,
             foreign_keys=self._foreign_keys(fk_rows),
+            domain=domain_for(self.config.domain, f"{database}.{name}"),
         )
         if is_view and view_rows:
             self._add_view(record, view_rows[0])
