@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ingest_assets.core.aspects import container_mcps, dataset_mcps, field_type_for, record_mcps
-from ingest_assets.core.mcp import MCP
+from ingest_assets.core.mcp import MCP, to_short_names
 from ingest_assets.core.previous_snapshot import PreviousViews
 from ingest_assets.core.records import (
     Column,
@@ -29,7 +29,8 @@ MYSQL = Location(platform="mysql", env="PROD")
 
 @pytest.fixture(scope="module")
 def reference():
-    """The reference file as {(urn, aspect name): aspect}, MCE aspects included."""
+    """The reference file as {(urn, aspect name): aspect}, MCE aspects included, with the union-member names every
+    MCP form uses (the MCE snapshot records spell them `com.linkedin.pegasus2avro.*`)."""
     out = {}
     for item in json.loads(REFERENCE.read_text()):
         if "proposedSnapshot" in item:
@@ -37,7 +38,7 @@ def reference():
             for wrapped in snapshot["aspects"]:
                 (long_name, aspect), = wrapped.items()
                 name = long_name.rsplit(".", 1)[1]
-                out[(snapshot["urn"], name[0].lower() + name[1:])] = aspect
+                out[(snapshot["urn"], name[0].lower() + name[1:])] = to_short_names(aspect)
         else:
             out[(item["entityUrn"], item["aspectName"])] = item["aspect"]["json"]
     return out
@@ -171,7 +172,7 @@ def test_mcp_reads_both_file_forms_and_writes_rest_form():
     assert new.aspect == old.aspect == {"type": {"type": {"com.linkedin.schema.NumberType": {}}}}
     rest = new.to_rest_obj()
     assert json.loads(rest["aspect"]["value"]) == new.aspect and rest["aspect"]["contentType"] == "application/json"
-    assert json.loads(new.to_file_json())["aspect"]["json"] == aspect
+    assert json.loads(new.to_file_json())["aspect"]["json"] == new.aspect  # read in either spelling, written in DataHub's MCP one
     assert new.aspect_hash() == old.aspect_hash()
     with pytest.raises(ValueError):
         MCP.from_obj({"entityType": "dataset", "entityUrn": "u", "aspectName": "a", "aspect": {}})
@@ -229,3 +230,12 @@ def test_previous_views_finds_view_records_only_and_survives_a_damaged_file(tmp_
     path.write_bytes(b"")
     assert PreviousViews(path).view("d", None, "v") is None
     assert PreviousViews(tmp_path / "absent.jsonl").view("d", None, "v") is None
+
+
+@pytest.mark.parametrize("name, field", [("shop.odd, name (x)", "a,b"), ("shop.plain", "c(d)"), ("shop.t␟x", "é %2C"),
+                                         ("shop.Ünïcode_表", "ключ")])
+def test_urns_encode_reserved_characters_as_datahub_does(name, field):
+    from datahub.emitter.mce_builder import make_dataset_urn, make_schema_field_urn
+
+    assert dataset_urn("mysql", name) == make_dataset_urn("mysql", name, "PROD")
+    assert schema_field_urn(dataset_urn("mysql", name), field) == make_schema_field_urn(make_dataset_urn("mysql", name, "PROD"), field)

@@ -13,10 +13,13 @@ from .mcp import MCP
 from .records import ContainerRecord, DatasetRecord, Location, ProcedureFlowRecord, ProcedureRecord, TableRef
 from .urns import (
     container_urn,
+    data_flow_urn,
+    data_job_urn,
     dataset_name,
     dataset_urn,
     platform_instance_urn,
     platform_urn,
+    procedure_flow_name,
     schema_field_urn,
 )
 
@@ -244,29 +247,6 @@ def _view_lineage_mcps(record: DatasetRecord, urn: str) -> Iterator[MCP]:
     yield _mcp("query", query, "querySubjects", {"subjects": [{"entity": s} for s in subjects]})
     yield _mcp("query", query, "dataPlatformInstance", _platform_instance_aspect(loc))
     yield _mcp("query", query, "status", {"removed": False})
-
-
-_URN_RESERVED = {",": "%2C", "(": "%28", ")": "%29", "\u241f": "%E2%90%9F"}
-
-
-def _urn_part(value: str) -> str:
-    """A name inside a dataFlow or dataJob URN, with the characters DataHub reserves percent-encoded as it encodes them."""
-    return "".join(_URN_RESERVED.get(ch, ch) for ch in value) if any(ch in _URN_RESERVED for ch in value) else value
-
-
-def procedure_flow_name(database: str, schema: str | None = None) -> str:
-    """`<db>.stored_procedures` (`<db>.<schema>.stored_procedures` where schemas exist): the flow's name, without instance."""
-    return ".".join(p for p in (database, schema) if p is not None) + ".stored_procedures"
-
-
-def data_flow_urn(location: Location, database: str, schema: str | None = None) -> str:
-    """The flow's URN: orchestrator is the platform, cluster the env, and a platform instance prefixes the flow id."""
-    flow_id = ".".join(p for p in (location.instance, procedure_flow_name(database, schema)) if p)
-    return f"urn:li:dataFlow:({location.platform},{_urn_part(flow_id)},{location.env})"
-
-
-def data_job_urn(location: Location, database: str, schema: str | None, name: str) -> str:
-    return f"urn:li:dataJob:({data_flow_urn(location, database, schema)},{_urn_part(name)})"
 
 
 def procedure_flow_mcps(record: ProcedureFlowRecord) -> Iterator[MCP]:

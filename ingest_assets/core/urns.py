@@ -5,6 +5,8 @@ import json
 import re
 from functools import lru_cache
 
+from .records import Location
+
 
 def entity_type_of(urn: str) -> str:
     """`dataset` for `urn:li:dataset:(...)`."""
@@ -20,16 +22,25 @@ def platform_instance_urn(platform: str, instance: str) -> str:
     return f"urn:li:dataPlatformInstance:({platform_urn(platform)},{instance})"
 
 
+_RESERVED = {",": "%2C", "(": "%28", ")": "%29", "\u241f": "%E2%90%9F"}
+
+
+def urn_part(value: str) -> str:
+    """A name inside a URN's tuple with the characters DataHub reserves (`,` `(` `)` `␟`) percent-encoded, as DataHub
+    encodes them; every other character stays as it is."""
+    return "".join(_RESERVED.get(ch, ch) for ch in value) if any(ch in _RESERVED for ch in value) else value
+
+
 def dataset_name(database: str, table: str, schema: str | None = None, instance: str | None = None) -> str:
     return ".".join(part for part in (instance, database, schema, table) if part is not None)
 
 
 def dataset_urn(platform: str, name: str, env: str = "PROD") -> str:
-    return f"urn:li:dataset:({platform_urn(platform)},{name},{env})"
+    return f"urn:li:dataset:({platform_urn(platform)},{urn_part(name)},{env})"
 
 
 def schema_field_urn(dataset: str, field_path: str) -> str:
-    return f"urn:li:schemaField:({dataset},{field_path})"
+    return f"urn:li:schemaField:({dataset},{urn_part(field_path)})"
 
 
 def tag_urn(name: str) -> str:
@@ -62,3 +73,18 @@ def lowercase_dataset_urns(text: str) -> str:
     """Every dataset URN in `text` (a URN, or an aspect's JSON) with its name lowercased, as DataHub's
     `convert_urns_to_lowercase` rewrites them: the URNs inside schema fields, lineage and keys too."""
     return _DATASET_URN.sub(lambda m: m.group(1) + m.group(2).lower() + m.group(3), text)
+
+
+def procedure_flow_name(database: str, schema: str | None = None) -> str:
+    """`<db>.stored_procedures` (`<db>.<schema>.stored_procedures` where schemas exist): the flow's name, without instance."""
+    return ".".join(p for p in (database, schema) if p is not None) + ".stored_procedures"
+
+
+def data_flow_urn(location: Location, database: str, schema: str | None = None) -> str:
+    """The flow's URN: orchestrator is the platform, cluster the env, and a platform instance prefixes the flow id."""
+    flow_id = ".".join(p for p in (location.instance, procedure_flow_name(database, schema)) if p)
+    return f"urn:li:dataFlow:({location.platform},{urn_part(flow_id)},{location.env})"
+
+
+def data_job_urn(location: Location, database: str, schema: str | None, name: str) -> str:
+    return f"urn:li:dataJob:({data_flow_urn(location, database, schema)},{urn_part(name)})"
