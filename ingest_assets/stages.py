@@ -29,7 +29,16 @@ from .core.mcp import MCP
 from .core.plugin import Source
 from .core.previous_snapshot import PreviousViews
 from .core.recipe import LoadedRecipe
-from .core.records import DatasetRecord, ScopeRecord, record_from_json, record_to_json
+from .core.records import (
+    FLOW_KIND,
+    PROCEDURE_KIND,
+    DatasetRecord,
+    ProcedureFlowRecord,
+    ProcedureRecord,
+    ScopeRecord,
+    record_from_json,
+    record_to_json,
+)
 from .core.report import StageReport
 from .core.secrets import redact
 from .core.state_diff import (
@@ -235,6 +244,12 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
                 database, schema = record.table.database, record.table.schema_name
                 name = dataset_name(database, record.table.name, schema)
                 kind = record.subtype
+            elif isinstance(record, ProcedureRecord):
+                database, schema = record.database, record.schema_name
+                name, kind = dataset_name(database, record.name, schema), PROCEDURE_KIND
+            elif isinstance(record, ProcedureFlowRecord):
+                database, schema = record.database, record.schema_name
+                name, kind = dataset_name(database, "stored_procedures", schema), FLOW_KIND
             else:
                 database, schema = record.database, record.schema_name
                 name, kind = schema or database, "Schema" if schema is not None else "Database"
@@ -262,7 +277,7 @@ def still_wanted_by(source: Source) -> Callable[[EntityState], bool]:
             return False
         prefix = ".".join(p for p in (scope.database, scope.schema) if p is not None)
         table = None
-        if info.kind in ("Table", "View") and info.name and info.name.startswith(prefix + "."):
+        if info.kind in ("Table", "View", PROCEDURE_KIND) and info.name and info.name.startswith(prefix + "."):
             table = info.name[len(prefix) + 1:]
         return source.wants(scope.database, scope.schema, table, info.kind or "")
 

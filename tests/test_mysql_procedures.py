@@ -10,6 +10,7 @@ and its MetadataChangeProposalWrapper are the oracles for identities and wire sh
 
 import copy
 import json
+import re
 
 import pytest
 from datahub.emitter.mce_builder import make_data_flow_urn, make_data_job_urn
@@ -247,3 +248,25 @@ def test_dropped_procedure_is_soft_deleted_on_the_next_stateful_run(mariadb, wri
     assert main(["ingest", "-c", str(recipe)]) == 0
     back = sent(artifacts)
     assert {m.entity_urn for m in back} == {job} and len(back) == 6, "a procedure that comes back is sent in full"
+
+
+def test_procedures_a_changed_filter_leaves_out_are_out_of_scope_not_deleted(mariadb, write_recipe, isolated_home):
+    """As with tables: a procedure_pattern or include_stored_procedures change is no reason to soft-delete."""
+    db, _ = procedures_catalog(mariadb)
+    artifacts = isolated_home / "artifacts"
+
+    def recipe(**extra):
+        return write_recipe(json.dumps({"pipeline_name": "fin", "source": {"type": "mysql", "config": {
+            "host_port": f"{HOST}:{PORT}", "username": USER, "password": PASSWORD, "database_pattern": mariadb.pattern(),
+            "stateful_ingestion": {"enabled": True, "fail_safe_threshold": 100}, **extra}},
+            "sink": {"type": "file", "config": {"filename": str(isolated_home / "out.json")}}}))
+
+    assert main(["ingest", "-c", str(recipe())]) == 0
+    assert main(["ingest", "-c", str(recipe(procedure_pattern={"deny": [f".*\\.{re.escape(ODD)}$"]}))]) == 0
+    assert sent(artifacts) == []
+    assert main(["ingest", "-c", str(recipe(include_stored_procedures=False))]) == 0
+    assert sent(artifacts) == []
+    run_sql(f"DROP PROCEDURE {quote(ODD)}", db)
+    assert main(["ingest", "-c", str(recipe())]) == 0  # back in scope: the dropped one is removed now
+    job = make_data_job_urn("mysql", f"{db}.stored_procedures", ODD, "PROD")
+    assert [(m.entity_urn, m.aspect) for m in sent(artifacts) if m.aspect_name == "status"] == [(job, {"removed": True})]

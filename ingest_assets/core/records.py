@@ -107,6 +107,11 @@ class ScopeRecord:
     schema_name: str | None = None
 
 
+PROCEDURE_KIND = "Stored Procedure"
+FLOW_KIND = "Procedures Container"
+"""The kinds (DataHub's subtypes) of procedure and flow entities, as the state keeps them for stale removal."""
+
+
 @dataclass(**_RECORD)
 class ProcedureFlowRecord:
     """The flow DataHub groups a database's stored procedures under (`<db>.stored_procedures`):

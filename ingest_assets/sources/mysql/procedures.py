@@ -16,8 +16,6 @@ from .catalog import _in_list, _NoRows, _Stream
 if TYPE_CHECKING:
     from .source import MySQLSource
 
-PROCEDURE_KIND = "Stored Procedure"
-FLOW_KIND = "Procedures Container"
 
 
 def schemata_sql(with_procedures: bool) -> str:

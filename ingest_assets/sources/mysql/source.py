@@ -33,7 +33,17 @@ from sqlalchemy.engine import Engine
 from ...core.errors import ConnectionFailure, SourceFailure, first_line
 from ...core.patterns import domain_for
 from ...core.plugin import Source
-from ...core.records import Column, ContainerRecord, DatasetRecord, ForeignKey, Location, ScopeRecord, TableRef
+from ...core.records import (
+    FLOW_KIND,
+    PROCEDURE_KIND,
+    Column,
+    ContainerRecord,
+    DatasetRecord,
+    ForeignKey,
+    Location,
+    ScopeRecord,
+    TableRef,
+)
 from .catalog import (
     _KEY,
     _NULL,
@@ -50,8 +60,6 @@ from .catalog import (
 )
 from .config import SYSTEM_DATABASES, MySQLConfig
 from .procedures import (
-    FLOW_KIND,
-    PROCEDURE_KIND,
     holding_procedures,
     open_routines,
     procedure_records,
