@@ -1,4 +1,8 @@
-"""Column-level lineage of a view from its SQL, with sqlglot; shared by the SQL sources."""
+"""Column-level lineage of a view from its SQL, with sqlglot, as DataHub 1.7 computes it; shared by the SQL sources.
+
+DataHub's parser (datahub.sql_parsing.sqlglot_lineage) is the reference: same tables, same column edges,
+same transformOperation text, given the sqlglot version DataHub pins (the project pins it too).
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -6,8 +10,15 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import SqlglotError
+from sqlglot.lineage import Node, lineage
+from sqlglot.optimizer import optimize
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.optimizer.qualify_columns import quote_identifiers
+from sqlglot.optimizer.scope import build_scope
+from sqlglot.optimizer.unnest_subqueries import unnest_subqueries
+from sqlglot.schema import MappingSchema
 
 from .core.records import ColumnLineage, ColumnRef, TableRef
 
@@ -39,8 +50,8 @@ def view_lineage(
 
     `columns_of` returns a table's column names (to expand `*`), or None for an unknown table.
     Raises sqlglot's errors when the SQL cannot be parsed; callers turn that into a warning.
-    A plain SELECT over tables whose columns are all qualified (what MySQL stores for a view)
-    is traced straight from the parse tree; anything else goes through sqlglot's qualify and scopes.
+    A plain SELECT spelt out in full (what MySQL stores for a view) is traced straight from the parse
+    tree; anything else goes through DataHub's own steps in `_scoped_lineage`.
     """
     statement = sqlglot.parse_one(sql, dialect=dialect)
     tree = statement.expression if isinstance(statement, exp.Create) else statement
@@ -57,13 +68,21 @@ def view_lineage(
 
 
 def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, default_schema: str | None, two_tier: bool) -> ViewLineage | None:
-    """Lineage of a single SELECT over plain tables with qualified columns, or None when it is not one."""
-    if not isinstance(tree, exp.Select):
+    """Lineage of a single SELECT over plain tables, every identifier quoted, every projection aliased and every
+    column qualified by its table (how MySQL stores a view), or None when it is not one.
+
+    Such a SELECT is already what DataHub's optimizer makes of it, so its projections' text is DataHub's
+    transformOperation as it stands; anything less spelt out goes through `_scoped_lineage`.
+    """
+    if not isinstance(tree, exp.Select) or not all(isinstance(p, exp.Alias) for p in tree.selects):
         return None
     tables = []
     for node in tree.walk(bfs=False):
         if isinstance(node, exp.Table):
             tables.append(node)
+        elif isinstance(node, exp.Identifier):
+            if not node.quoted:
+                return None
         elif isinstance(node, (exp.Select, exp.SetOperation, exp.Star, exp.With)) and node is not tree:
             return None
     by_alias: dict[str, TableRef] = {}
@@ -74,7 +93,6 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
         ref = _table_ref(table, default_db, default_schema, two_tier)
         by_alias[table.alias_or_name] = ref
         upstreams[(ref.database, ref.schema_name, ref.name)] = ref
-    only = next(iter(by_alias.values())) if len(by_alias) == 1 else None
     result = ViewLineage(upstreams=list(upstreams.values()))
     generator = Dialect.get_or_raise(dialect).generator()  # one for the view's projections: `Expression.sql` builds one each
     for projection in tree.selects:
@@ -82,7 +100,7 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
         for column in projection.find_all(exp.Column):
             if column.args.get("catalog") or column.args.get("db"):
                 return None
-            table = by_alias.get(column.table) if column.table else only
+            table = by_alias.get(column.table)
             if table is None:
                 return None
             refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
@@ -93,9 +111,15 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
 
 def _edge(projection: exp.Expression, upstreams: list[ColumnRef], text: str) -> ColumnLineage:
     """DataHub labels a projection that only names a column COPY, anything computed SQL."""
-    unaliased = projection.unalias() if isinstance(projection, exp.Alias) else projection
-    kind = "COPY" if isinstance(unaliased, exp.Column) else "SQL"
+    kind = "COPY" if _names_a_column(projection) else "SQL"
     return ColumnLineage(downstream=projection.alias_or_name, upstreams=upstreams, transform=f"{kind}: {text}")
+
+
+_DATAHUB_OPTIMIZER_RULES = (qualify, pushdown_projections, unnest_subqueries, quote_identifiers)
+"""The optimizer rules DataHub 1.7 runs before tracing columns (sqlglot_lineage._OPTIMIZE_RULES).
+
+unnest_subqueries is why a scalar subquery's column traces to the column it selects (DataHub's text for it
+reads `MAX(...)`, the aggregate the rule wraps it in), not to the outer column it is correlated on."""
 
 
 def _scoped_lineage(
@@ -106,78 +130,133 @@ def _scoped_lineage(
     columns_of: Callable[[TableRef], list[str] | None],
     two_tier: bool,
 ) -> ViewLineage:
-    mapping: dict = {}
-    for table in tree.find_all(exp.Table):
-        ref = _table_ref(table, default_db, default_schema, two_tier)
-        cols = columns_of(ref)
-        if cols is None:
-            continue
-        if two_tier:
-            mapping.setdefault(ref.database, {})[ref.name] = {c: "text" for c in cols}
-        else:
-            mapping.setdefault(ref.database, {}).setdefault(ref.schema_name, {})[ref.name] = {c: "text" for c in cols}
-    qualified = qualify(
-        tree,
-        schema=mapping or None,
-        dialect=dialect,
-        catalog=None if two_tier else default_db,
-        db=default_db if two_tier else default_schema,
-        validate_qualify_columns=False,
-        quote_identifiers=False,
-        identify=False,
+    """DataHub 1.7's tracing, step for step (sqlglot_lineage._sqlglot_lineage_inner and _column_level_lineage).
+
+    Tables are read after qualifying table names only; columns after DataHub's optimizer rules, one sqlglot
+    lineage graph per output column. Like DataHub, a query whose columns cannot be traced keeps its tables.
+    """
+    defaults = {"catalog": None if two_tier else default_db, "db": default_db if two_tier else default_schema}
+    tables_qualified = qualify(
+        tree, dialect=dialect, qualify_columns=False, validate_qualify_columns=False,
+        allow_partial_qualification=True, identify=False, **defaults,
     )
-    root = build_scope(qualified)
-    result = ViewLineage()
-    if root is None:
-        return result
-    upstreams: dict[tuple, TableRef] = {}
-    for scope in root.traverse():
-        for source in scope.sources.values():
-            if isinstance(source, exp.Table):
-                ref = _table_ref(source, default_db, default_schema, two_tier)
-                upstreams[(ref.database, ref.schema_name, ref.name)] = ref
-    result.upstreams = list(upstreams.values())
-    original = tree.selects if isinstance(tree, exp.Select) else []
-    for index, projection in enumerate(_selects(root)):
-        refs = _trace_output(root, index, default_db, default_schema, two_tier)
-        if refs:
-            source_text = original[index].sql(dialect=dialect) if index < len(original) else projection.sql(dialect=dialect)
-            result.columns.append(_edge(projection, refs, source_text))
+    result = ViewLineage(upstreams=_read_tables(tables_qualified, default_db, default_schema, two_tier))
+    try:
+        optimized = optimize(
+            tables_qualified, dialect=dialect, rules=_DATAHUB_OPTIMIZER_RULES,
+            schema=_known_schema(result.upstreams, dialect, columns_of, two_tier),
+            qualify_columns=True, validate_qualify_columns=False, allow_partial_qualification=True, identify=True,
+            **defaults,
+        )
+        result.columns = _traced_columns(optimized, dialect, default_db, default_schema, two_tier, result.upstreams)
+    except (SqlglotError, ValueError, IndexError):
+        result.columns = []
     return result
 
 
-def _branches(scope: Scope) -> list[Scope]:
-    return getattr(scope, "set_operation_scopes", None) or []
+def _read_tables(tree: exp.Expression, default_db: str, default_schema: str | None, two_tier: bool) -> list[TableRef]:
+    """Every named table the query reads, in order of appearance, less references to its own CTEs (as DataHub)."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    found: dict[tuple, TableRef] = {}
+    for table in tree.find_all(exp.Table):
+        if not table.name or (table.name in ctes and not table.db and not table.catalog):
+            continue
+        ref = _table_ref(table, default_db, default_schema, two_tier)
+        found.setdefault((ref.database, ref.schema_name, ref.name), ref)
+    return list(found.values())
 
 
-def _selects(scope: Scope) -> list[exp.Expression]:
-    if _branches(scope):
-        return _selects(_branches(scope)[0])
-    expression = scope.expression
-    return list(expression.selects) if isinstance(expression, exp.Select) else []
+def _known_schema(
+    tables: list[TableRef], dialect: str, columns_of: Callable[[TableRef], list[str] | None], two_tier: bool
+) -> MappingSchema:
+    """The columns of the read tables `columns_of` knows, unnormalized as DataHub keeps them (`*` expands to these)."""
+    schema = MappingSchema(dialect=dialect, normalize=False)
+    for ref in tables:
+        columns = columns_of(ref)
+        if columns is not None:
+            key = exp.table_(ref.name, db=ref.database if two_tier else ref.schema_name, catalog=None if two_tier else ref.database)
+            schema.add_table(key, column_mapping={column: "UNKNOWN" for column in columns}, dialect=dialect)
+    return schema
 
 
-def _trace_output(scope: Scope, index: int, db: str, schema: str | None, two_tier: bool) -> list[ColumnRef]:
-    """The base-table columns behind the scope's `index`-th output column (all branches of a UNION)."""
-    if _branches(scope):
-        found: dict[tuple, ColumnRef] = {}
-        for branch in _branches(scope):
-            for ref in _trace_output(branch, index, db, schema, two_tier):
-                found[(ref.table.database, ref.table.schema_name, ref.table.name, ref.column)] = ref
-        return list(found.values())
-    selects = _selects(scope)
-    if index >= len(selects):
+def _traced_columns(
+    optimized: exp.Expression, dialect: str, default_db: str, default_schema: str | None, two_tier: bool, tables: list[TableRef]
+) -> list[ColumnLineage]:
+    """One edge per output column that reads a base-table column, as DataHub's _select_statement_cll."""
+    root = build_scope(optimized)
+    if root is None or not isinstance(optimized, exp.Query):
         return []
-    refs: dict[tuple, ColumnRef] = {}
-    only_source = next(iter(scope.sources.values())) if len(scope.sources) == 1 else None
-    for column in selects[index].find_all(exp.Column):
-        source = scope.sources.get(column.table) if column.table else only_source
-        if isinstance(source, exp.Table):
-            table = _table_ref(source, db, schema, two_tier)
-            refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
-        elif isinstance(source, Scope):
-            names = [p.alias_or_name for p in _selects(source)]
-            if column.name in names:
-                for ref in _trace_output(source, names.index(column.name), db, schema, two_tier):
-                    refs[(ref.table.database, ref.table.schema_name, ref.table.name, ref.column)] = ref
-    return list(refs.values())
+    known = {(t.database, t.schema_name, t.name) for t in tables}
+    columns = []
+    for projection in optimized.selects:
+        name = projection.alias_or_name
+        if not name or name == "*":
+            continue
+        try:
+            node = lineage(_exact_column(name), optimized, dialect=dialect, scope=root, trim_selects=False, copy=False)
+            upstreams = _leaf_columns(node, dialect, default_db, default_schema, two_tier, known)
+        except (SqlglotError, ValueError, KeyError, IndexError):
+            continue  # DataHub skips a column it cannot trace and keeps the others
+        if upstreams:
+            downstream = node.expression.this.sql(dialect=dialect) if name.startswith("_col_") else name
+            columns.append(ColumnLineage(downstream=downstream, upstreams=upstreams, transform=_transform_operation(node, dialect)))
+    return columns
+
+
+def _exact_column(name: str) -> exp.Column:
+    """An output column's name marked case-sensitive, so sqlglot's lineage matches it verbatim (as DataHub does)."""
+    column = exp.column(name)
+    column.this.meta["case_sensitive"] = True
+    return column
+
+
+def _leaf_columns(
+    node: Node, dialect: str, default_db: str, default_schema: str | None, two_tier: bool, known: set[tuple]
+) -> list[ColumnRef]:
+    """The base-table columns at the leaves of a column's lineage graph (DataHub's _get_direct_raw_col_upstreams)."""
+    found: dict[tuple, ColumnRef] = {}
+    for leaf in node.walk():
+        if leaf.downstream or leaf.name == "*":
+            continue
+        if isinstance(leaf.expression, exp.Table):
+            table = _table_ref(leaf.expression, default_db, default_schema, two_tier)
+            column = sqlglot.parse_one(leaf.name).this.name  # the leaf's name is the column's SQL, as DataHub reads it
+        elif isinstance(leaf.expression, exp.Placeholder):
+            ref = _lateral_column(leaf.name, dialect, default_db, default_schema, two_tier)
+            if ref is None:
+                continue
+            table, column = ref
+        else:
+            continue
+        key = (table.database, table.schema_name, table.name)
+        if column and key in known:
+            found.setdefault((*key, column), ColumnRef(table=table, column=column))
+    return list(found.values())
+
+
+def _lateral_column(name: str, dialect: str, default_db: str, default_schema: str | None, two_tier: bool) -> tuple[TableRef, str] | None:
+    """A column sqlglot could not place in a scope (a LATERAL join's), named `table.column`: DataHub reads it as
+    such, and skips it when that name does not parse."""
+    try:
+        parsed = sqlglot.parse_one(name, dialect=dialect)
+        if not isinstance(parsed, exp.Column) or not parsed.table:
+            return None
+        table = sqlglot.parse_one(parsed.table, into=exp.Table, dialect=dialect)
+    except SqlglotError:
+        return None
+    return _table_ref(table, default_db, default_schema, two_tier), parsed.name
+
+
+def _transform_operation(node: Node, dialect: str) -> str:
+    """DataHub's transformOperation (_get_column_transformation): follow a single-column chain down to its last
+    projection; COPY when that projection only names a column, else SQL with the first computed projection."""
+    parent = None
+    while node.downstream:
+        if len(node.downstream) > 1 or not _names_a_column(node.expression):
+            return f"SQL: {node.expression.sql(dialect=dialect)}"
+        parent, node = node, node.downstream[0]
+    return f"COPY: {(parent or node).expression.sql(dialect=dialect)}"
+
+
+def _names_a_column(expression: exp.Expression) -> bool:
+    return isinstance(expression.unalias() if isinstance(expression, exp.Alias) else expression, exp.Column)
