@@ -104,14 +104,14 @@ def _simple_select_lineage(tree: exp.Query, dialect: str, default_db: str, defau
             if table is None:
                 return None
             refs[(table.database, table.schema_name, table.name, column.name)] = ColumnRef(table=table, column=column.name)
-        if refs:
-            result.columns.append(_edge(projection, list(refs.values()), generator.generate(projection, copy=False)))
+        result.columns.append(_edge(projection, list(refs.values()), generator.generate(projection, copy=False)))
     return result
 
 
 def _edge(projection: exp.Expression, upstreams: list[ColumnRef], text: str) -> ColumnLineage:
-    """DataHub labels a projection that only names a column COPY, anything computed SQL."""
-    kind = "COPY" if _names_a_column(projection) else "SQL"
+    """DataHub labels a projection that only names a column COPY, anything computed SQL; one that reads no column
+    at all (`COUNT(*)`, a constant) ends its trace at once, which DataHub labels COPY too."""
+    kind = "COPY" if not upstreams or _names_a_column(projection) else "SQL"
     return ColumnLineage(downstream=projection.alias_or_name, upstreams=upstreams, transform=f"{kind}: {text}")
 
 
@@ -182,7 +182,8 @@ def _known_schema(
 def _traced_columns(
     optimized: exp.Expression, dialect: str, default_db: str, default_schema: str | None, two_tier: bool, tables: list[TableRef]
 ) -> list[ColumnLineage]:
-    """One edge per output column that reads a base-table column, as DataHub's _select_statement_cll."""
+    """One edge per output column, as DataHub's _select_statement_cll: a column that reads no base-table column
+    (`COUNT(*)`, a constant) has none, and is still a subject of the view's query."""
     root = build_scope(optimized)
     if root is None or not isinstance(optimized, exp.Query):
         return []
@@ -197,9 +198,8 @@ def _traced_columns(
             upstreams = _leaf_columns(node, dialect, default_db, default_schema, two_tier, known)
         except (SqlglotError, ValueError, KeyError, IndexError):
             continue  # DataHub skips a column it cannot trace and keeps the others
-        if upstreams:
-            downstream = node.expression.this.sql(dialect=dialect) if name.startswith("_col_") else name
-            columns.append(ColumnLineage(downstream=downstream, upstreams=upstreams, transform=_transform_operation(node, dialect)))
+        downstream = node.expression.this.sql(dialect=dialect) if name.startswith("_col_") else name
+        columns.append(ColumnLineage(downstream=downstream, upstreams=upstreams, transform=_transform_operation(node, dialect)))
     return columns
 
 

@@ -181,7 +181,9 @@ def _take_carry_over_key(files: RunFiles) -> str | None:
 
 
 def _stamp(mcps, run_id: str, pipeline: str):
-    stamp = {"lastObserved": int(time.time() * 1000), "runId": run_id, "pipelineName": pipeline}
+    """DataHub's system metadata, in its field order and with its `lastRunId` default, so that DataHub's classes
+    read each MCP and write it back unchanged."""
+    stamp = {"lastObserved": int(time.time() * 1000), "runId": run_id, "lastRunId": "no-run-id-provided", "pipelineName": pipeline}
     for mcp in mcps:
         mcp.system_metadata = stamp  # one dict for the run's MCPs: nothing changes it, each line serializes it
         yield mcp.seal()

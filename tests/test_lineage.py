@@ -110,7 +110,8 @@ def _ours(sql: str, columns_of=lambda table: COLUMNS.get((table.database, table.
 
 
 def _datahubs(sql: str) -> tuple:
-    """The same shape from DataHub's parser; a column without upstreams gets no fineGrainedLineage in DataHub either."""
+    """The same shape from DataHub's parser; a column without upstreams is kept (it gets no fineGrainedLineage, and is
+    still one of the query's subjects)."""
     resolver = SchemaResolver(platform="mysql", env="PROD")
     for (database, table), columns in COLUMNS.items():
         resolver.add_raw_schema_info(_urn(database, table), {column: "VARCHAR(50)" for column in columns})
@@ -123,7 +124,6 @@ def _datahubs(sql: str) -> tuple:
             f"{'COPY' if c.logic.is_direct_copy else 'SQL'}: {c.logic.column_logic}",
         )
         for c in result.column_lineage or []
-        if c.upstreams
     ]
     return sorted(result.in_tables), columns
 
@@ -157,7 +157,7 @@ def test_union_columns_read_every_branch():
 def test_star_without_known_columns_gives_tables_only_as_datahub():
     sql = "CREATE VIEW v AS SELECT * FROM reviews"
     result = create_lineage_sql_parsed_result(sql, None, "mysql", None, "PROD", default_schema=DB)
-    theirs = (result.in_tables, [c for c in result.column_lineage or [] if c.upstreams])
+    theirs = (result.in_tables, result.column_lineage or [])
     assert _ours(sql, columns_of=lambda table: None) == ([_urn(DB, "reviews")], []) == theirs
 
 

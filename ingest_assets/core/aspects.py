@@ -218,6 +218,8 @@ def _view_lineage_mcps(record: DatasetRecord, urn: str) -> Iterator[MCP]:
     fine = []
     upstream_fields: set[str] = set()
     for col in record.column_lineage:
+        if not col.upstreams:
+            continue  # a column reading no column has no edge; it is still one of the query's subjects
         ups = sorted({schema_field_urn(_dataset_urn_of(loc, ref.table), ref.column) for ref in col.upstreams})
         upstream_fields.update(ups)
         entry = {
