@@ -2,8 +2,9 @@
 
 tests/data/datahub_mysql_fidelity.json is what `datahub ingest` (acryl-datahub[mysql] 1.7, file sink) wrote for
 tests/fidelity_catalog.py: every column type, keys, odd names, views across databases, CTEs, scalar subqueries,
-unions, views of views, stored procedures and domains. Our file sink's output must hold the same aspects, and
-DataHub's own classes must read each of our records and write it back unchanged.
+unions, views of views, stored procedures and domains. Our file sink's output must hold the same aspects;
+DataHub's own classes must read each of our records, and the REST body we would post for it, and write the record
+back unchanged; and DataHub's file source must read our file back as the same MCPs.
 
 Differences that are on purpose, and normalized here:
 - DataHub stamps the run's time into upstreamLineage's auditStamp and queryProperties.lastModified; ours stay 0,
@@ -19,8 +20,10 @@ import re
 from pathlib import Path
 
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
+from datahub.ingestion.api.common import PipelineContext
+from datahub.ingestion.source.file import FileSourceConfig, GenericFileSource
 
-from ingest_assets.core.mcp import to_short_names
+from ingest_assets.core.mcp import MCP, to_short_names
 
 from .cli_runner import run_cli
 from .fidelity_catalog import RECIPE_CONFIG, STATEMENTS
@@ -70,7 +73,12 @@ def test_mysql_output_equals_datahubs_for_the_fidelity_catalog(tmp_path):
     records = json.loads(out.read_text())
     for record in records:
         assert MetadataChangeProposalWrapper.from_obj(copy.deepcopy(record)).to_obj(simplified_structure=True) == record
+        rest_body = MCP.from_obj(record).to_rest_obj()  # what the datahub-rest sink posts for it
+        assert MetadataChangeProposalWrapper.from_obj(rest_body).to_obj(simplified_structure=True) == record
     assert {r["systemMetadata"]["runId"] for r in records} == {"fidelity"}
+    replayed = GenericFileSource(PipelineContext(run_id="replay"), FileSourceConfig(path=str(out))).get_workunits_internal()
+    assert [unit.metadata.to_obj(simplified_structure=True) for unit in replayed] == records, \
+        "DataHub's file source reads our file back as the same MCPs"
 
     theirs = {k: normalized(k, v) for k, v in aspects(json.loads(REFERENCE.read_text())).items()
               if k[1] != "dataJobInputOutput"}
