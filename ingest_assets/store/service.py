@@ -27,7 +27,8 @@ from ..core.errors import ConnectionFailure, first_line
 from ..core.mcp import MCP, PEGASUS, to_short_names
 from ..core.secrets import redact
 from ..core.urns import entity_type_of
-from .lite import ACTOR, PATCH_CONTENT_TYPE, LiteStore, PatchError
+from .aspect_patch import ACTOR, PATCH_CONTENT_TYPE, PatchError
+from .lite import LiteStore
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 SUPPORTED_CHANGE_TYPES = {"UPSERT", "CREATE", "PATCH"}
