@@ -12,6 +12,9 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from ingest_assets.core.report import StageReport
+from ingest_assets.sources.mysql import MySQLConfig, MySQLSource
+
 HOST = os.environ.get("MYSQL_HOST", "127.0.0.1")
 PORT = int(os.environ.get("MYSQL_PORT", "3306"))
 USER = os.environ.get("MYSQL_USER", "root")
@@ -85,3 +88,18 @@ def generator_sql(tables_per_db: int, databases: int = 1) -> list[str]:
             statements.append("\n".join(current).rstrip().rstrip(";"))
             current = []
     return statements
+
+
+def make_source(**config) -> MySQLSource:
+    """The mysql source on the test server, with `config` over the connection keys."""
+    base = {"host_port": f"{HOST}:{PORT}", "username": USER, "password": PASSWORD}
+    return MySQLSource(MySQLConfig.model_validate({**base, **config}), StageReport("snapshot"))
+
+
+def extract(**config) -> tuple[list, MySQLSource]:
+    """Every snapshot record the source yields for `config`, and the (closed) source, for its counts."""
+    source = make_source(**config)
+    try:
+        return list(source.extract()), source
+    finally:
+        source.close()

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ingest_assets.core.aspects import container_mcps, dataset_mcps, field_type_for, record_mcps
-from ingest_assets.core.mcp import MCP, to_short_names
+from ingest_assets.core.mcp import MCP
 from ingest_assets.core.previous_snapshot import PreviousViews
 from ingest_assets.core.records import (
     Column,
@@ -23,6 +23,7 @@ from ingest_assets.core.records import (
 from ingest_assets.core.urns import container_urn, dataset_urn, schema_field_urn
 
 from .conftest import REFERENCE
+from .datahub_files import file_aspects
 
 MYSQL = Location(platform="mysql", env="PROD")
 
@@ -31,17 +32,7 @@ MYSQL = Location(platform="mysql", env="PROD")
 def reference():
     """The reference file as {(urn, aspect name): aspect}, MCE aspects included, with the union-member names every
     MCP form uses (the MCE snapshot records spell them `com.linkedin.pegasus2avro.*`)."""
-    out = {}
-    for item in json.loads(REFERENCE.read_text()):
-        if "proposedSnapshot" in item:
-            snapshot = next(iter(item["proposedSnapshot"].values()))
-            for wrapped in snapshot["aspects"]:
-                (long_name, aspect), = wrapped.items()
-                name = long_name.rsplit(".", 1)[1]
-                out[(snapshot["urn"], name[0].lower() + name[1:])] = to_short_names(aspect)
-        else:
-            out[(item["entityUrn"], item["aspectName"])] = item["aspect"]["json"]
-    return out
+    return file_aspects(json.loads(REFERENCE.read_text()))
 
 
 def _record_from_reference(reference, table: str, subtype: str) -> DatasetRecord:

@@ -23,29 +23,15 @@ from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.ingestion.api.common import PipelineContext
 from datahub.ingestion.source.file import FileSourceConfig, GenericFileSource
 
-from ingest_assets.core.mcp import MCP, to_short_names
+from ingest_assets.core.mcp import MCP
 
 from .cli_runner import run_cli
+from .datahub_files import file_aspects
 from .fidelity_catalog import RECIPE_CONFIG, STATEMENTS
 from .mysql_fixtures import HOST, PASSWORD, PORT, USER, run_sql
 
 REFERENCE = Path(__file__).parent / "data" / "datahub_mysql_fidelity.json"
 _DEFINER = re.compile(r'DEFINER=(`[^`]*`@`[^`]*`|\\?"[^"\\]*\\?"@\\?"[^"\\]*\\?")')
-
-
-def aspects(records: list[dict]) -> dict[tuple[str, str], dict]:
-    """(urn, aspect name) -> aspect, MCE snapshot aspects included under their MCP names."""
-    out = {}
-    for item in records:
-        if "proposedSnapshot" in item:
-            snapshot = next(iter(item["proposedSnapshot"].values()))
-            for wrapped in snapshot["aspects"]:
-                (class_name, aspect), = wrapped.items()
-                short = class_name.rsplit(".", 1)[1]
-                out[(snapshot["urn"], short[0].lower() + short[1:])] = to_short_names(aspect)
-        else:
-            out[(item["entityUrn"], item["aspectName"])] = item["aspect"]["json"]
-    return out
 
 
 def normalized(key: tuple[str, str], aspect: dict) -> dict:
@@ -80,9 +66,9 @@ def test_mysql_output_equals_datahubs_for_the_fidelity_catalog(tmp_path):
     assert [unit.metadata.to_obj(simplified_structure=True) for unit in replayed] == records, \
         "DataHub's file source reads our file back as the same MCPs"
 
-    theirs = {k: normalized(k, v) for k, v in aspects(json.loads(REFERENCE.read_text())).items()
+    theirs = {k: normalized(k, v) for k, v in file_aspects(json.loads(REFERENCE.read_text())).items()
               if k[1] != "dataJobInputOutput"}
-    ours = {k: normalized(k, v) for k, v in aspects(records).items()}
+    ours = {k: normalized(k, v) for k, v in file_aspects(records).items()}
     assert sorted(set(theirs) - set(ours)) == [], "aspects DataHub emits and we do not"
     assert sorted(set(ours) - set(theirs)) == [], "aspects we emit and DataHub does not"
     differing = [key for key in theirs if theirs[key] != ours[key]]

@@ -20,10 +20,8 @@ from datahub.ingestion.source.sql.sql_utils import gen_database_key
 from ingest_assets.cli import main
 from ingest_assets.core.aspects import record_mcps
 from ingest_assets.core.records import Location, ProcedureFlowRecord, ProcedureRecord, record_from_json, record_to_json
-from ingest_assets.core.report import StageReport
-from ingest_assets.sources.mysql import MySQLConfig, MySQLSource
 
-from .mysql_fixtures import HOST, PASSWORD, PORT, USER, connect, mariadb, quote, run_sql  # noqa: F401
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, connect, extract, make_source, mariadb, quote, run_sql  # noqa: F401
 from .stateful_catalog import keys, sent
 
 ODD = "odd `name` ü"
@@ -47,19 +45,6 @@ def procedures_catalog(mariadb) -> tuple[str, str]:
     ])
     without = mariadb.create("plain", ["CREATE TABLE t (id INT)"])
     return with_procedures, without
-
-
-def make_source(**config) -> MySQLSource:
-    base = {"host_port": f"{HOST}:{PORT}", "username": USER, "password": PASSWORD}
-    return MySQLSource(MySQLConfig.model_validate({**base, **config}), StageReport("snapshot"))
-
-
-def extract(**config) -> tuple[list, MySQLSource]:
-    source = make_source(**config)
-    try:
-        return list(source.extract()), source
-    finally:
-        source.close()
 
 
 def procedure_mcp_objects(records) -> list[dict]:

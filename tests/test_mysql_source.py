@@ -8,32 +8,17 @@ from sqlalchemy import create_engine, inspect
 
 from ingest_assets.core.aspects import record_mcps, view_query_urn
 from ingest_assets.core.errors import ConnectionFailure
-from ingest_assets.core.mcp import to_short_names
 from ingest_assets.core.handover import read_lines
 from ingest_assets.core.recipe import load_recipe
 from ingest_assets.core.records import ContainerRecord, DatasetRecord, ScopeRecord, record_from_json
 from ingest_assets.core.report import StageReport
 from ingest_assets.core.urns import container_urn
-from ingest_assets.sources.mysql import MySQLConfig, MySQLSource
 from ingest_assets.stages import RunFiles, run_snapshot
 
 from .cli_runner import run_cli
 from .conftest import REFERENCE
-from .mysql_fixtures import HOST, PASSWORD, PORT, USER, connect, generator_sql, mariadb, quote, run_sql  # noqa: F401
-
-
-def make_source(**config) -> MySQLSource:
-    base = {"host_port": f"{HOST}:{PORT}", "username": USER, "password": PASSWORD}
-    return MySQLSource(MySQLConfig.model_validate({**base, **config}), StageReport("snapshot"))
-
-
-def extract(**config) -> tuple[list, MySQLSource]:
-    source = make_source(**config)
-    try:
-        records = list(source.extract())
-    finally:
-        source.close()
-    return records, source
+from .datahub_files import file_aspects
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, connect, extract, generator_sql, make_source, mariadb, quote, run_sql  # noqa: F401
 
 
 def datasets(records) -> dict[str, DatasetRecord]:
@@ -41,21 +26,6 @@ def datasets(records) -> dict[str, DatasetRecord]:
 
 
 # --- DataHub's own output for the benchmark catalog's first database -------------------------------
-
-def _reference_aspects() -> dict:
-    """(urn, aspect name) -> aspect, from DataHub's file (MCE snapshots flattened), union names shortened."""
-    found = {}
-    for item in json.loads(REFERENCE.read_text()):
-        if "proposedSnapshot" in item:
-            snapshot = next(iter(item["proposedSnapshot"].values()))
-            for wrapped in snapshot["aspects"]:
-                class_name, body = next(iter(wrapped.items()))
-                short = class_name.rsplit(".", 1)[-1]
-                found[(snapshot["urn"], short[0].lower() + short[1:])] = to_short_names(body)
-        else:
-            found[(item["entityUrn"], item["aspectName"])] = to_short_names(item["aspect"]["json"])
-    return found
-
 
 def _without_times(value):
     if isinstance(value, dict):
@@ -84,7 +54,7 @@ def test_output_equals_datahubs_for_the_reference_database(mariadb):
     text = text.replace(f"`{user}`@`{host}`", "`bench`@`localhost`").replace(f'\\"{user}\\"@\\"{host}\\"', '\\"bench\\"@\\"localhost\\"')
     ours_by_key = {(o["urn"], o["aspect"]): o["json"] for o in json.loads(text)}
 
-    reference = _reference_aspects()
+    reference = file_aspects(json.loads(REFERENCE.read_text()))
     assert len(reference) == 23
     for key, aspect in reference.items():
         assert key in ours_by_key, f"missing {key}"

@@ -38,7 +38,7 @@ def test_file_sink_writes_what_datahub_reads_back_unchanged(tmp_path):
     record and write it back identical. (With `pegasus2avro` names they load too, and every field type silently
     becomes the union's first member.)"""
     from datahub.emitter.mcp import MetadataChangeProposalWrapper
-    from datahub.metadata.schema_classes import NumberTypeClass, MySqlDDLClass
+    from datahub.metadata.schema_classes import MySqlDDLClass, NumberTypeClass
 
     target = tmp_path / "mcps.json"
     field = {"fieldPath": "c", "nullable": False, "description": "named com.linkedin.pegasus2avro.schema.NumberType in the docs",
