@@ -149,3 +149,21 @@ sink:
     assert schema["foreignKeys"][0]["foreignFields"] == [f"urn:li:schemaField:(urn:li:dataset:(urn:li:dataPlatform:mysql,{lower}.customers,PROD),Id)"]
     lineage = next(r["aspect"]["json"] for r in records if r["aspectName"] == "upstreamLineage")
     assert lineage["upstreams"][0]["dataset"] == f"urn:li:dataset:(urn:li:dataPlatform:mysql,{lower}.orders,PROD)"
+
+
+def test_a_wrong_password_in_sqlalchemy_uri_is_one_line_exit_2_and_never_shown(tmp_path):
+    recipe = tmp_path / "recipe.yml"
+    recipe.write_text(f"""
+pipeline_name: secret_uri
+source:
+  type: mysql
+  config:
+    sqlalchemy_uri: "mysql+pymysql://{USER}:s3cr3t-xyz@{HOST}:{PORT}"
+sink: {{type: console}}
+""")
+    result = run_cli("ingest", "-c", str(recipe), env={"INGEST_ASSETS_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2
+    assert "s3cr3t" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: cannot connect to MySQL at {HOST}:{PORT}: Access denied for user '{USER}'@")
+    assert "Traceback" not in result.stdout + result.stderr
