@@ -117,7 +117,7 @@ class SqliteSource(Source):
             objects = connection.execute(_OBJECTS).fetchall()
             columns = defaultdict(list)
             for table, _cid, name, native, notnull, pk in connection.execute(_COLUMNS):
-                columns[table].append((name, native or "", bool(notnull), pk))
+                columns[table].append((name, native or "null", bool(notnull), pk))  # no declared type: DataHub writes NullType's name
             fks = defaultdict(lambda: defaultdict(list))
             for table, fk_id, _seq, ref_table, from_col, to_col in connection.execute(_FOREIGN_KEYS):
                 fks[table][fk_id].append((ref_table, from_col, to_col))
@@ -165,8 +165,10 @@ class SqliteSource(Source):
             if kind == "view":
                 record.view_definition = sql
                 try:
-                    lineage = view_lineage(sql, "sqlite", db, None, lambda t: known_columns.get(t.name) if t.database == db else None)
+                    lineage = view_lineage(sql, "sqlite", db, None, lambda t: known_columns.get(t.name) if t.database == db else None,
+                                           pretty_statement=True)
                     record.upstreams = lineage.upstreams
+                    record.view_query = lineage.statement
                     record.column_lineage = lineage.columns
                 except (sqlglot.errors.SqlglotError, ValueError) as exc:
                     self.report.warn(f"{db}.{name}: view SQL could not be parsed for lineage ({first_line(exc)})")

@@ -1,0 +1,180 @@
+"""The generic `sqlalchemy` source on SQLite, MariaDB, PostgreSQL and DuckDB, each a real database: the same entities
+as the dedicated source where there is one, DataHub's generic naming where there is none."""
+
+import copy
+import json
+import uuid
+
+import duckdb
+import psycopg2
+import pytest
+from datahub.emitter.mcp import MetadataChangeProposalWrapper
+
+from .cli_runner import run_cli
+from .datahub_files import file_aspects
+from .fidelity_catalog import RECIPE_CONFIG, SHOP, STATEMENTS
+from .mysql_fixtures import HOST, PASSWORD, PORT, USER, run_sql
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def ingest(tmp_path, name: str, source: dict) -> list[dict]:
+    out = tmp_path / f"{name}.json"
+    recipe = tmp_path / f"{name}.yml"
+    recipe.write_text(json.dumps({"pipeline_name": name, "source": source, "sink": {"type": "file", "config": {"filename": str(out)}}}))
+    result = run_cli("ingest", "-c", str(recipe), env={"INGEST_ASSETS_HOME": str(tmp_path / "home")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = json.loads(out.read_text())
+    for record in records:
+        assert MetadataChangeProposalWrapper.from_obj(copy.deepcopy(record)).to_obj(simplified_structure=True) == record
+    return records
+
+
+def without(aspect: dict, *keys: str) -> dict:
+    """The aspect with `keys` left out of it and of each schema field."""
+    aspect = {k: v for k, v in aspect.items() if k not in keys}
+    if "fields" in aspect:
+        aspect["fields"] = [{k: v for k, v in f.items() if k not in keys} for f in aspect["fields"]]
+    return aspect
+
+
+def test_sqlite_gives_the_sqlite_sources_entities(shop_db, tmp_path):
+    """What reflection cannot see differs, nothing else: descriptions (SQLite keeps them only as SQL comments,
+    which the sqlite source reads) and key columns' nullability (SQLAlchemy reports a non-INTEGER primary-key
+    column as nullable, as SQLite lets it hold NULL)."""
+    generic = file_aspects(ingest(tmp_path, "generic", {"type": "sqlalchemy", "config": {
+        "connect_uri": f"sqlite:///{shop_db}", "platform": "sqlite"}}))
+    dedicated = file_aspects(ingest(tmp_path, "dedicated", {"type": "sqlite", "config": {"path": str(shop_db)}}))
+    assert set(generic) == set(dedicated)
+    differing = {key for key in dedicated if generic[key] != dedicated[key]}
+    assert {aspect for _, aspect in differing} == {"datasetProperties", "schemaMetadata"}
+    for key in differing:
+        assert without(generic[key], "description", "nullable") == without(dedicated[key], "description", "nullable"), key
+
+
+def test_mariadb_gives_the_mysql_sources_entities(tmp_path):
+    """On the fidelity catalog (every column type, odd names, views across databases): identical but for the spatial
+    types, which the mysql source spells BLOB as DataHub's registers them and reflection cannot name (`null`)."""
+    run_sql(STATEMENTS)
+    generic = file_aspects(ingest(tmp_path, "generic", {"type": "sqlalchemy", "config": {
+        "connect_uri": f"mysql+pymysql://{USER}:{PASSWORD}@{HOST}:{PORT}", "platform": "mysql",
+        "schema_pattern": RECIPE_CONFIG["database_pattern"], "domain": RECIPE_CONFIG["domain"]}}))
+    dedicated = file_aspects(ingest(tmp_path, "dedicated", {"type": "mysql", "config": {
+        "host_port": f"{HOST}:{PORT}", "username": USER, "password": PASSWORD, **RECIPE_CONFIG,
+        "include_stored_procedures": False}}))
+    assert set(generic) == set(dedicated)
+    every_type = (f"urn:li:dataset:(urn:li:dataPlatform:mysql,{SHOP}.every_type,PROD)", "schemaMetadata")
+    assert [key for key in dedicated if generic[key] != dedicated[key]] == [every_type]
+    spatial = [(g["fieldPath"], g["nativeDataType"], d["nativeDataType"])
+               for g, d in zip(generic[every_type]["fields"], dedicated[every_type]["fields"]) if g != d]
+    assert {(native, spelt) for _, native, spelt in spatial} == {("null", "BLOB")}
+    assert len(spatial) == 4  # geometry, point, linestring, polygon (the other spatial types are null in both)
+
+
+@pytest.fixture
+def pg_database():
+    name = f"iat_{uuid.uuid4().hex[:8]}_generic"
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_postgres_names_keys_and_views_through_the_search_path(tmp_path, pg_database):
+    connection = psycopg2.connect(dbname=pg_database, **PG)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("""
+            CREATE SCHEMA sales;
+            CREATE TABLE public.customers (id int PRIMARY KEY, email text NOT NULL, tags text[], meta jsonb, h numeric(12,2));
+            COMMENT ON TABLE public.customers IS 'people who buy';
+            CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer_id int REFERENCES public.customers (id),
+                                       total numeric(10,2), at timestamp(3));
+            CREATE TABLE sales."odd, name (x)" ("a,b" int, "ключ" text);
+            CREATE TABLE sales.nothing ();
+            CREATE VIEW sales.big_orders AS SELECT o.id, c.email FROM sales.orders o JOIN customers c ON c.id = o.customer_id;
+        """)
+    connection.close()
+    records = ingest(tmp_path, "pg", {"type": "sqlalchemy", "config": {
+        "connect_uri": f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{pg_database}", "platform": "postgres"}})
+    aspects = file_aspects(records)
+
+    def urn(schema: str, table: str) -> str:
+        return f"urn:li:dataset:(urn:li:dataPlatform:postgres,{pg_database}.{schema}.{table},PROD)"
+
+    datasets = {r["entityUrn"] for r in records if r["entityType"] == "dataset"}
+    assert datasets == {urn("public", "customers"), urn("sales", "orders"), urn("sales", "odd%2C name %28x%29"),
+                        urn("sales", "nothing"), urn("sales", "big_orders")}
+    assert aspects[(urn("public", "customers"), "datasetProperties")]["description"] == "people who buy"
+    fields = {f["fieldPath"]: (f["nativeDataType"], next(iter(f["type"]["type"])).rsplit(".", 1)[1])
+              for f in aspects[(urn("public", "customers"), "schemaMetadata")]["fields"]}
+    assert fields == {"id": ("INTEGER", "NumberType"), "email": ("TEXT", "StringType"), "tags": ("TEXT[]", "ArrayType"),
+                      "meta": ("JSONB", "RecordType"), "h": ("NUMERIC(12, 2)", "NumberType")}
+    orders = aspects[(urn("sales", "orders"), "schemaMetadata")]
+    assert orders["foreignKeys"][0]["foreignDataset"] == urn("public", "customers")  # on the search path: schema left out
+    assert aspects[(urn("sales", "nothing"), "schemaMetadata")]["fields"] == []
+    lineage = aspects[(urn("sales", "big_orders"), "upstreamLineage")]
+    assert sorted(u["dataset"] for u in lineage["upstreams"]) == [urn("public", "customers"), urn("sales", "orders")]
+    containers = {a["name"] for (u, n), a in aspects.items() if n == "containerProperties"}
+    assert containers == {pg_database, "public", "sales"}
+
+
+def test_duckdb_reads_through_information_schema_where_reflection_fails(tmp_path):
+    """duckdb-engine borrows PostgreSQL's catalog queries, which DuckDB only partly answers under SQLAlchemy 2.1:
+    columns and keys then come from information_schema, one query per schema, and the run says so."""
+    path = tmp_path / "lake.duckdb"
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total DECIMAL(10,2), tags VARCHAR[], "
+                           "m MAP(VARCHAR, INTEGER), s STRUCT(a INTEGER), placed_at TIMESTAMP, b BLOB, u UUID, f FLOAT)")
+        connection.execute("CREATE VIEW big AS SELECT id, total FROM orders WHERE total > 100")
+    records = ingest(tmp_path, "duck", {"type": "sqlalchemy", "config": {"connect_uri": f"duckdb:///{path}", "platform": "duckdb"}})
+    aspects = file_aspects(records)
+    orders = "urn:li:dataset:(urn:li:dataPlatform:duckdb,lake.main.orders,PROD)"  # DataHub's generic naming: schema.table
+    fields = {f["fieldPath"]: (next(iter(f["type"]["type"])).rsplit(".", 1)[1], f["isPartOfKey"])
+              for f in aspects[(orders, "schemaMetadata")]["fields"]}
+    assert fields == {"id": ("NumberType", True), "total": ("NumberType", False), "tags": ("ArrayType", False),
+                      "m": ("MapType", False), "s": ("RecordType", False), "placed_at": ("TimeType", False),
+                      "b": ("BytesType", False), "u": ("StringType", False), "f": ("NumberType", False)}
+    lineage = aspects[("urn:li:dataset:(urn:li:dataPlatform:duckdb,lake.main.big,PROD)", "upstreamLineage")]
+    assert [u["dataset"] for u in lineage["upstreams"]] == [orders]
+    assert len(lineage["fineGrainedLineages"]) == 2
+
+
+def test_reflection_calls_do_not_grow_with_tables(tmp_path):
+    import sqlite3
+
+    from ingest_assets.core.report import StageReport
+    from ingest_assets.sources.generic import SQLAlchemyConfig, SQLAlchemySource
+
+    calls = {}
+    for count in (5, 50):
+        path = tmp_path / f"t{count}.db"
+        with sqlite3.connect(path) as connection:
+            for i in range(count):
+                connection.execute(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, ref INTEGER REFERENCES t0 (id))")
+            connection.execute("CREATE VIEW v AS SELECT id FROM t0")
+        source = SQLAlchemySource(SQLAlchemyConfig(connect_uri=f"sqlite:///{path}", platform="sqlite"), StageReport("snapshot"))
+        records = list(source.extract())
+        assert sum(r.kind == "dataset" for r in records) == count + 1
+        calls[count] = source.statements
+    assert calls[5] == calls[50] == 7, calls  # tables, views, columns, keys, foreign keys, comments; one view definition
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("nosuchdb://host/db", "error: no SQLAlchemy dialect for nosuchdb://"),
+    ("postgresql+psycopg2://postgres:s3cr3t-xyz@127.0.0.1:1/db", "error: cannot connect to postgres at "
+                                                                  "postgresql+psycopg2://postgres:********@127.0.0.1:1/db: "),
+])
+def test_a_bad_uri_or_an_unreachable_server_is_one_line_exit_2_without_the_password(tmp_path, uri, expected):
+    recipe = tmp_path / "r.yml"
+    recipe.write_text(json.dumps({"pipeline_name": "bad", "source": {"type": "sqlalchemy", "config": {
+        "connect_uri": uri, "platform": "postgres"}}, "sink": {"type": "console"}}))
+    result = run_cli("ingest", "-c", str(recipe), env={"INGEST_ASSETS_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(expected)
+    assert "s3cr3t" not in result.stdout + result.stderr and "Traceback" not in result.stderr
