@@ -178,3 +178,28 @@ def test_a_bad_uri_or_an_unreachable_server_is_one_line_exit_2_without_the_passw
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(expected)
     assert "s3cr3t" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_stale_removal_follows_its_patterns(shop_db, tmp_path, write_recipe, isolated_home):
+    """A table a changed pattern leaves out is out of scope, not deleted; a dropped one is soft-deleted."""
+    import sqlite3
+
+    from ingest_assets.cli import main
+
+    from .stateful_catalog import sent
+
+    def recipe(**extra):
+        return write_recipe(json.dumps({"pipeline_name": "gen", "source": {"type": "sqlalchemy", "config": {
+            "connect_uri": f"sqlite:///{shop_db}", "platform": "sqlite",
+            "stateful_ingestion": {"enabled": True, "fail_safe_threshold": 100}, **extra}},
+            "sink": {"type": "file", "config": {"filename": str(tmp_path / "out.json")}}}))
+
+    artifacts = isolated_home / "artifacts"
+    assert main(["ingest", "-c", str(recipe())]) == 0
+    assert main(["ingest", "-c", str(recipe(table_pattern={"deny": ["main\\.addresses$"]}))]) == 0
+    assert sent(artifacts, "gen") == []
+    with sqlite3.connect(shop_db) as connection:
+        connection.execute("DROP TABLE addresses")
+    assert main(["ingest", "-c", str(recipe())]) == 0
+    removed = [m.entity_urn for m in sent(artifacts, "gen") if m.aspect_name == "status" and m.aspect == {"removed": True}]
+    assert removed == ["urn:li:dataset:(urn:li:dataPlatform:sqlite,shop.addresses,PROD)"]
