@@ -3,6 +3,12 @@
 Loading expands `${VAR}` / `${VAR:-default}`, validates the recipe and every plugin's config with
 pydantic and reports one line per problem (key path, what was expected, what was found, a
 did-you-mean), all before anything connects. Secret values are registered for redaction.
+
+Recipes may be written by others, so loading is bounded: the file is read up to `MAX_RECIPE_BYTES`
+(a recipe is a page of YAML; `/dev/zero` is not), it must be UTF-8 text, and expansion stops past
+`MAX_EXPANDED_NODES` values, `MAX_VALUE_CHARS` in one value or `MAX_EXPANDED_CHARS` in all (YAML
+aliases let a 1 KB file stand for a billion strings), at `MAX_DEPTH` levels, or at an anchor that
+contains itself. Each is one line and exit code 2.
 """
 
 import difflib
@@ -26,10 +32,16 @@ from pydantic import (
 
 from . import registry, secrets
 from .errors import RecipeError
+from .patterns import pattern_warnings
 from .plugin import PluginConfig, inert, inert_settings
 from .state_diff import StatefulIngestionConfig
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+MAX_RECIPE_BYTES = 1024 * 1024
+MAX_VALUE_CHARS = 64 * 1024
+MAX_EXPANDED_CHARS = 4 * 1024 * 1024
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 64
 _CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?LW#]+$")
 
 
@@ -130,12 +142,37 @@ class LoadedRecipe:
         return secrets.redact_obj(self.raw)
 
 
-def _expand(value: Any, path: str, problems: list[str]) -> Any:
+class _ExpansionBudget:
+    """What expanding one recipe may still build: aliases share nodes in the YAML, expansion copies them."""
+
+    def __init__(self):
+        self.nodes = 0
+        self.chars = 0
+
+    def spend(self, path: str, chars: int = 0) -> None:
+        self.nodes += 1
+        self.chars += chars
+        if self.nodes > MAX_EXPANDED_NODES or self.chars > MAX_EXPANDED_CHARS:
+            raise RecipeError([f"{path or 'recipe'}: the recipe expands to more than {MAX_EXPANDED_NODES:,} values or "
+                               f"{MAX_EXPANDED_CHARS:,} characters (YAML aliases repeating each other?)"])
+
+
+def _expand(value: Any, path: str, problems: list[str], budget: _ExpansionBudget | None = None,
+            inside: frozenset = frozenset()) -> Any:
+    budget = budget or _ExpansionBudget()
+    if isinstance(value, (dict, list)):
+        if id(value) in inside:
+            raise RecipeError([f"{path or 'recipe'}: a YAML anchor contains itself"])
+        if len(inside) >= MAX_DEPTH:
+            raise RecipeError([f"{path or 'recipe'}: nested deeper than {MAX_DEPTH} levels"])
+        budget.spend(path)
+        inside = inside | {id(value)}
     if isinstance(value, dict):
-        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems) for k, v in value.items()}
+        return {k: _expand(v, f"{path}.{k}" if path else str(k), problems, budget, inside) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{path}[{i}]", problems) for i, v in enumerate(value)]
+        return [_expand(v, f"{path}[{i}]", problems, budget, inside) for i, v in enumerate(value)]
     if not isinstance(value, str):
+        budget.spend(path)
         return value
 
     def substitute(match: re.Match) -> str:
@@ -150,7 +187,11 @@ def _expand(value: Any, path: str, problems: list[str]) -> Any:
             secrets.register(found)
         return found
 
-    return _ENV_REF.sub(substitute, value)
+    expanded = _ENV_REF.sub(substitute, value) if "${" in value else value
+    if len(expanded) > MAX_VALUE_CHARS:
+        raise RecipeError([f"{path}: a value of {len(expanded):,} characters; a recipe value may hold at most {MAX_VALUE_CHARS:,}"])
+    budget.spend(path, len(expanded))
+    return expanded
 
 
 def _unwrap(annotation):
@@ -211,12 +252,15 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
 
 
 def _register_secrets(model: BaseModel) -> None:
+    """SecretStr fields, and the credential headers of any `*headers` mapping (a sink's `extra_headers`)."""
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, SecretStr):
             secrets.register(value.get_secret_value())
         elif isinstance(value, BaseModel):
             _register_secrets(value)
+        elif isinstance(value, dict) and name.lower().endswith("headers"):
+            secrets.register_headers(value)
 
 
 def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None) -> LoadedRecipe:
@@ -225,7 +269,10 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     if "pipeline_name" not in raw and path is not None:
         raw = {"pipeline_name": re.sub(r"\W", "_", path.stem), **raw}
     problems: list[str] = []
-    expanded = _expand(raw, "", problems)
+    try:
+        expanded = _expand(raw, "", problems)
+    except RecipeError as exc:
+        raise RecipeError([f"{source_name}: {p}" for p in exc.problems]) from None
     if problems:
         raise RecipeError([f"{source_name}: {p}" for p in problems])
     try:
@@ -260,21 +307,36 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     if problems:
         raise RecipeError(problems)
     notices = inert_settings(recipe, "") + inert_settings(source_config, "source.config.")
-    notices += inert_settings(sink_config, "sink.config.")
+    notices += inert_settings(sink_config, "sink.config.") + pattern_warnings(source_config, "source.config.")
     for i, (_, config) in enumerate(transformers):
         notices += inert_settings(config, f"transformers[{i}].config.")
     return LoadedRecipe(path, recipe, source_class, source_config, sink_class, sink_config, transformers, raw, stateful,
                         [f"{source_name}: {line}" for line in notices])
 
 
-def load_recipe(path: str | Path) -> LoadedRecipe:
-    path = Path(path)
+def _recipe_text(path: Path) -> str:
+    """The file's text, read no further than the size limit (a device or a huge file is refused, not read whole)."""
     try:
-        text = path.read_text()
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_RECIPE_BYTES + 1)
     except FileNotFoundError:
         raise RecipeError([f"{path}: recipe file not found"]) from None
     except OSError as exc:
         raise RecipeError([f"{path}: cannot read recipe ({exc.strerror})"]) from None
+    if len(data) > MAX_RECIPE_BYTES:
+        raise RecipeError([f"{path}: larger than {MAX_RECIPE_BYTES:,} bytes; a recipe is a page of YAML"])
+    if b"\0" in data:
+        raise RecipeError([f"{path}: a binary file (it holds NUL bytes), not a YAML recipe"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError([f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                           "save the recipe as UTF-8"]) from None
+
+
+def load_recipe(path: str | Path) -> LoadedRecipe:
+    path = Path(path)
+    text = _recipe_text(path)
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -282,4 +344,6 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise RecipeError([f"{path}: not valid YAML{where}: {problem}"]) from None
+    except RecursionError:
+        raise RecipeError([f"{path}: YAML nested too deeply to read"]) from None
     return parse_recipe(raw, str(path), path)
