@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from .mcp import MCP
 from .records import ContainerRecord, DatasetRecord, Location, ProcedureFlowRecord, ProcedureRecord, TableRef
 from .urns import (
+    container_guid,
     container_urn,
     data_flow_urn,
     data_job_urn,
@@ -252,25 +253,37 @@ def _view_lineage_mcps(record: DatasetRecord, urn: str) -> Iterator[MCP]:
 
 
 def procedure_flow_mcps(record: ProcedureFlowRecord) -> Iterator[MCP]:
-    """DataHub's flow of a database's stored procedures: it lives in the database container, as its jobs do."""
+    """DataHub's flow of a database's (or a schema's) stored procedures: it lives in the database container,
+    whereas a schema's jobs live in the schema container."""
     loc = record.location
     urn = data_flow_urn(loc, record.database, record.schema_name)
-    chain = _container_chain(loc, record.database, record.schema_name)
+    database_only = _container_chain(loc, record.database, None)
     yield _mcp("dataFlow", urn, "dataFlowInfo", {"customProperties": {}, "name": procedure_flow_name(record.database, record.schema_name)})
     yield _mcp("dataFlow", urn, "subTypes", {"typeNames": ["Procedures Container"]})
     if loc.instance:
         yield _mcp("dataFlow", urn, "dataPlatformInstance", _platform_instance_aspect(loc))
-    yield _mcp("dataFlow", urn, "container", {"container": chain[-1]})
-    yield _mcp("dataFlow", urn, "browsePathsV2", _browse_path(loc, chain))
+    yield _mcp("dataFlow", urn, "container", {"container": database_only[0]})
+    yield _mcp("dataFlow", urn, "browsePathsV2", _browse_path(loc, database_only))
     yield _mcp("dataFlow", urn, "status", {"removed": False})
+
+
+def procedure_job_id(record: ProcedureRecord) -> str:
+    """The job's id: the procedure's name, suffixed with DataHub's guid of its argument list where it has one."""
+    if not record.argument_signature:
+        return record.name
+    return f"{record.name}_{container_guid({'argument_signature': record.argument_signature})}"
 
 
 def procedure_mcps(record: ProcedureRecord) -> Iterator[MCP]:
     """One stored procedure as DataHub's dataJob; its body is the transform logic (DataHub labels every body SQL)."""
     loc = record.location
-    urn = data_job_urn(loc, record.database, record.schema_name, record.name)
+    urn = data_job_urn(loc, record.database, record.schema_name, procedure_job_id(record))
     chain = _container_chain(loc, record.database, record.schema_name)
-    yield _mcp("dataJob", urn, "dataJobInfo", {"customProperties": {}, "name": record.name, "type": {"string": "Stored Procedure"}})
+    info = {"customProperties": {}, "name": record.name}
+    if record.description:
+        info["description"] = record.description
+    info["type"] = {"string": "Stored Procedure"}
+    yield _mcp("dataJob", urn, "dataJobInfo", info)
     yield _mcp("dataJob", urn, "subTypes", {"typeNames": ["Stored Procedure"]})
     if loc.instance:
         yield _mcp("dataJob", urn, "dataPlatformInstance", _platform_instance_aspect(loc))

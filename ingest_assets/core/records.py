@@ -135,6 +135,10 @@ class ProcedureRecord:
     name: str
     body: str | None = None
     language: str = "SQL"
+    argument_signature: str | None = None
+    """The argument list where a platform overloads procedures by it (PostgreSQL): DataHub suffixes the job's id
+    with a hash of it, so two overloads are two jobs."""
+    description: str | None = None
 
 
 Record = ContainerRecord | DatasetRecord | ScopeRecord | ProcedureFlowRecord | ProcedureRecord
