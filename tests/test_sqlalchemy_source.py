@@ -162,7 +162,7 @@ def test_reflection_calls_do_not_grow_with_tables(tmp_path):
         records = list(source.extract())
         assert sum(r.kind == "dataset" for r in records) == count + 1
         calls[count] = source.statements
-    assert calls[5] == calls[50] == 7, calls  # tables, views, columns, keys, foreign keys, comments; one view definition
+    assert calls[5] == calls[50] == 8, calls  # tables, views, materialized views, columns, keys, foreign keys, comments; one view definition
 
 
 @pytest.mark.parametrize("uri, expected", [
@@ -203,3 +203,44 @@ def test_stale_removal_follows_its_patterns(shop_db, tmp_path, write_recipe, iso
     assert main(["ingest", "-c", str(recipe())]) == 0
     removed = [m.entity_urn for m in sent(artifacts, "gen") if m.aspect_name == "status" and m.aspect == {"removed": True}]
     assert removed == ["urn:li:dataset:(urn:li:dataPlatform:sqlite,shop.addresses,PROD)"]
+
+
+def test_postgres_gives_the_postgres_sources_entities(tmp_path):
+    """On the postgres fidelity catalog: the same entities and aspects, but for what only the catalog tables tell
+    (a partition's parent, a foreign table's server) and the types SQLAlchemy's PostgreSQL dialect does not know
+    (xml, cidr, the geometric and range types), which reflection can only call `null`."""
+    from .postgres_fidelity_catalog import MAIN, MAIN_STATEMENTS
+    from .postgres_fixtures import recreate_database
+
+    recreate_database(MAIN, MAIN_STATEMENTS)
+    try:
+        generic = file_aspects(ingest(tmp_path, "generic", {"type": "sqlalchemy", "config": {
+            "connect_uri": f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{MAIN}", "platform": "postgres"}}))
+        dedicated = file_aspects(ingest(tmp_path, "dedicated", {"type": "postgres", "config": {
+            "host_port": f"{PG['host']}:{PG['port']}", "username": PG["user"], "database": MAIN,
+            "include_stored_procedures": False}}))
+    finally:
+        psycopg2_drop(MAIN)
+    assert set(generic) == set(dedicated)
+    differing = {key for key in dedicated if generic[key] != dedicated[key]}
+    assert {aspect for _, aspect in differing} == {"datasetProperties", "schemaMetadata"}
+    for key in differing:
+        if key[1] == "datasetProperties":
+            assert set(dedicated[key]["customProperties"]) - set(generic[key]["customProperties"]) <= {"partition_of", "foreign_server"}
+            assert {**generic[key], "customProperties": {}} == {**dedicated[key], "customProperties": {}}
+        else:
+            unknown = {g["fieldPath"] for g, d in zip(generic[key]["fields"], dedicated[key]["fields"])
+                       if {**g, "type": None, "nativeDataType": None} == {**d, "type": None, "nativeDataType": None} and g != d}
+            assert [g["fieldPath"] for g, d in zip(generic[key]["fields"], dedicated[key]["fields"]) if g != d] == sorted(
+                unknown, key=[f["fieldPath"] for f in dedicated[key]["fields"]].index)
+            assert {name.split("_", 1)[1] for name in unknown} == {
+                "xml", "cidr", "point", "line", "lseg", "box", "path", "polygon", "circle", "int4range", "int8range",
+                "numrange", "tsrange", "tstzrange", "daterange", "int4multirange"}
+
+
+def psycopg2_drop(name: str) -> None:
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -34,6 +34,7 @@ class Relation:
 
     name: str
     is_view: bool
+    materialized: bool = False
     columns: list[Column] = field(default_factory=list)
     comment: str | None = None
     foreign_keys: list[ReflectedKey] = field(default_factory=list)
@@ -66,17 +67,31 @@ class SchemaReader:
 
     def relations(self, schema: str, tables: bool, views: bool) -> list[Relation]:
         """The schema's tables and views, by name, with columns, keys, comments and view definitions."""
-        names = {n: False for n in (self._call(self.inspector.get_table_names, schema) if tables else [])}
-        names.update({n: True for n in (self._call(self.inspector.get_view_names, schema) if views else [])})
-        if not names:
+        kinds = {}  # name -> (is_view, materialized)
+        if tables:
+            kinds.update({n: (False, False) for n in self._names("get_table_names", schema)})
+            kinds.update({n: (False, False) for n in self._names("get_foreign_table_names", schema)})
+        if views:
+            kinds.update({n: (True, False) for n in self._names("get_view_names", schema)})
+            kinds.update({n: (True, True) for n in self._names("get_materialized_view_names", schema)})
+        if not kinds:
             return []
-        relations = {n: Relation(n, is_view) for n, is_view in sorted(names.items())}
+        relations = {n: Relation(n, is_view, materialized) for n, (is_view, materialized) in sorted(kinds.items())}
         self._columns(schema, relations)
         self._primary_keys(schema, relations)
         self._foreign_keys(schema, relations)
         self._comments(schema, relations)
         self._view_definitions(schema, relations)
         return list(relations.values())
+
+    def _names(self, method: str, schema: str) -> list[str]:
+        """Names of one kind of relation; materialized views and foreign tables only where the dialect has them."""
+        if not hasattr(self.inspector, method):
+            return []
+        try:
+            return self._call(getattr(self.inspector, method), schema)
+        except NotImplementedError:
+            return []
 
     def _call(self, method, *args, **kwargs):
         self.calls += 1

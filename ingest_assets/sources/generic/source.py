@@ -129,6 +129,7 @@ class SQLAlchemySource(Source):
                 referenced=TableRef(database=referred.database, schema_name=referred.schema, name=key.referred_table)))
         if relation.is_view:
             record.view_definition = relation.definition
+            record.materialized = relation.materialized
             self.report.count("views")
             if relation.definition and self.config.include_view_lineage:
                 self._add_lineage(record, place, relation.definition, columns)
