@@ -33,6 +33,7 @@ from .core.records import (
     FLOW_KIND,
     PROCEDURE_KIND,
     DatasetRecord,
+    McpRecord,
     ProcedureFlowRecord,
     ProcedureRecord,
     ScopeRecord,
@@ -241,6 +242,9 @@ def _snapshot_mcps(files: RunFiles, infos: dict[str, EntityInfo], scopes: list[S
             if digest in unchanged:
                 continue
             record = record_from_json(line)
+            if isinstance(record, McpRecord):  # ready-made: no scope, no record digest, compared aspect by aspect
+                yield MCP.from_obj(record.mcp, long_names=b"pegasus2avro" in line)
+                continue
             loc = record.location
             if isinstance(record, DatasetRecord):
                 database, schema = record.table.database, record.table.schema_name

@@ -7,6 +7,8 @@ import orjson
 
 PEGASUS = "com.linkedin.pegasus2avro."
 SHORT = "com.linkedin."
+JSON_CONTENT_TYPE = "application/json"
+PATCH_CONTENT_TYPE = "application/json-patch+json"
 
 
 def to_short_names(obj):
@@ -111,7 +113,9 @@ class MCP:
         return orjson.dumps(self._envelope({"json": orjson.Fragment(self.aspect_text())}))
 
     def to_rest_obj(self) -> dict:
-        return self._envelope({"value": self.aspect_text(), "contentType": "application/json"})
+        """GMS's form: the aspect as a JSON string; a PATCH's (JSON Patch operations) under the JSON Patch content type."""
+        content_type = PATCH_CONTENT_TYPE if self.change_type == "PATCH" else JSON_CONTENT_TYPE
+        return self._envelope({"value": self.aspect_text(), "contentType": content_type})
 
     def to_line(self) -> bytes:
         """Our hand-over form between stages, one line: a JSON array `[entityType, entityUrn, aspectName,

@@ -141,7 +141,18 @@ class ProcedureRecord:
     description: str | None = None
 
 
-Record = ContainerRecord | DatasetRecord | ScopeRecord | ProcedureFlowRecord | ProcedureRecord
+@dataclass(**_RECORD)
+class McpRecord:
+    """An MCP a source hands over ready-made (the file source replaying DataHub's files): it skips the aspect
+    builders and goes through transformers, change detection and the sink like a built one. `mcp` is the MCP in
+    one of DataHub's JSON spellings (`{"json": ...}` or `{"value": "<json>", ...}` aspect). It has no scope, so
+    stale removal never acts on its entity."""
+
+    kind: Literal["mcp"] = "mcp"
+    mcp: dict
+
+
+Record = ContainerRecord | DatasetRecord | ScopeRecord | ProcedureFlowRecord | ProcedureRecord | McpRecord
 
 
 _COLUMN_ARRAY = attrgetter("name", "native_type", "nullable", "description", "is_part_of_key", "field_type")
@@ -186,7 +197,8 @@ def _located(cls):
 
 
 _READERS = {"dataset": _dataset, "container": _located(ContainerRecord), "scope": _located(ScopeRecord),
-            "procedure_flow": _located(ProcedureFlowRecord), "procedure": _located(ProcedureRecord)}
+            "procedure_flow": _located(ProcedureFlowRecord), "procedure": _located(ProcedureRecord),
+            "mcp": lambda data: McpRecord(**data)}
 
 
 def record_from_json(line: str | bytes) -> Record:

@@ -23,13 +23,18 @@ def summarize(aspect_name: str, aspect: dict) -> str:
     return ""
 
 
+def patch_operations(patch) -> list:
+    """A PATCH aspect's operations: a JSON Patch array, or DataHub's `{"arrayPrimaryKeys": ..., "patch": [...]}`."""
+    return patch.get("patch", []) if isinstance(patch, dict) else patch
+
+
 class ConsoleSink(Sink):
     config_model = ConsoleSinkConfig
 
     def write(self, mcps, ack) -> None:
         out = sys.stdout
         for mcp in mcps:
-            detail = summarize(mcp.aspect_name, mcp.aspect)
+            detail = f"{len(patch_operations(mcp.aspect))} operations" if mcp.change_type == "PATCH" else summarize(mcp.aspect_name, mcp.aspect)
             out.write(f"{mcp.change_type} {mcp.entity_type} {mcp.entity_urn} {mcp.aspect_name}{' ' + detail if detail else ''}\n")
             ack(mcp)
         out.flush()
