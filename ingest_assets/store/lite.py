@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -101,9 +102,11 @@ class LiteStore:
                 if mcp.change_type == "PATCH":
                     try:
                         aspect = patched_aspect(mcp.aspect_name, mcp.aspect, json.loads(latest[key]) if key in latest else None)
+                        value = canonical_json(aspect)
                     except PatchFailure as exc:
                         raise PatchError(mcp, str(exc)) from None
-                    value = canonical_json(aspect)
+                    except orjson.JSONEncodeError as exc:  # e.g. nested past what the store keeps
+                        raise PatchError(mcp, f"the patched aspect cannot be stored: {exc}") from None
                 else:
                     value = canonical_json(mcp.aspect)
                 system = json.dumps(mcp.system_metadata) if mcp.system_metadata else None

@@ -8,6 +8,11 @@ DataHub's own `DataHubGraph` reads them. Errors are answered as GMS answers them
 (`{"exceptionClass", "message", "status"}`): 401 without the bearer token when one is configured, 413
 over the body limit, 422 for a proposal that does not validate, names an aspect GMS does not know, or
 is a PATCH that cannot apply. Aspect versions and PATCH are kept and applied as GMS does (see `store.lite`).
+
+It may face other teams' emitters, so what it accepts is what it can store exactly and serve back
+(`store.proposals`), a request's fate depends on its own proposals only (`GroupCommitWriter`), the
+bodies held at once are bounded (`store.body_budget`), and the contract is published at
+`/openapi.json` (`store.service_contract`).
 """
 
 import hmac
@@ -16,103 +21,48 @@ import socket
 import sys
 import threading
 from datetime import timezone
+from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from ..core.aspect_classes import ASPECT_CLASSES, TIMESERIES_ASPECTS, UnknownAspect, aspect_class
 from ..core.errors import ConnectionFailure, first_line
-from ..core.mcp import MCP, PEGASUS, to_short_names
+from ..core.mcp import MCP
 from ..core.secrets import redact
 from ..core.urns import entity_type_of
-from .aspect_patch import ACTOR, PATCH_CONTENT_TYPE, PatchError
+from .aspect_patch import ACTOR, PatchError
+from .body_budget import InFlightBodies
 from .lite import LiteStore
+from .proposals import (
+    JSON_CONTENT_TYPE,
+    NotPlainJson,
+    ProposalError,
+    parse_ingest_body,
+    parse_timeseries_query,
+    plain_json,
+)
+from .service_contract import aspects_request_body, component_schemas
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-SUPPORTED_CHANGE_TYPES = {"UPSERT", "CREATE", "PATCH"}
+MAX_VERSION = 2 ** 63 - 1
+"""Versions are 64-bit in the store (and in GMS)."""
 _ERROR_CLASS = "com.linkedin.restli.server.RestLiServiceException"
-JSON_CONTENT_TYPE = "application/json"
-
-
-class ProposalError(ValueError):
-    """A proposal that does not validate: answered with 422 and this message."""
+ACTIONS = ("ingestProposal", "ingestProposalBatch", "getTimeseriesAspectValues")
 
 
 def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"exceptionClass": _ERROR_CLASS, "message": message, "status": status}, status_code=status)
 
 
-def parse_proposal(obj, where: str) -> MCP:
-    if not isinstance(obj, dict):
-        raise ProposalError(f"{where}: expected an object, found {type(obj).__name__}")
-    for key in ("entityType", "entityUrn", "aspectName", "aspect"):
-        if key not in obj:
-            raise ProposalError(f"{where}: required field {key} is missing")
-    if not isinstance(obj["aspectName"], str) or not obj["aspectName"]:
-        raise ProposalError(f"{where}: aspectName must be a non-empty string")
-    try:
-        aspect_class(obj["aspectName"])
-    except UnknownAspect as exc:
-        raise ProposalError(f"{where}: {exc}") from None
-    urn, entity_type = obj["entityUrn"], obj["entityType"]
-    if not isinstance(urn, str) or not urn.startswith("urn:li:") or urn.count(":") < 3:
-        raise ProposalError(f"{where}: entityUrn {str(urn)[:100]!r} is not a urn:li: URN")
-    if entity_type != entity_type_of(urn):
-        raise ProposalError(f"{where}: entityType {entity_type!r} does not match the URN's type {entity_type_of(urn)!r}")
-    change = obj.get("changeType", "UPSERT")
-    if change not in SUPPORTED_CHANGE_TYPES:
-        raise ProposalError(f"{where}: changeType {change!r} is not supported here "
-                            "(UPSERT, PATCH, or CREATE, which this service stores as an UPSERT)")
-    content_type = PATCH_CONTENT_TYPE if change == "PATCH" else JSON_CONTENT_TYPE
-    aspect = obj["aspect"]
-    if not isinstance(aspect, dict) or "value" not in aspect:
-        raise ProposalError(f"{where}: aspect must be {{\"value\": \"<json>\", \"contentType\": \"{content_type}\"}}")
-    if aspect.get("contentType", content_type) != content_type:
-        raise ProposalError(f"{where}: aspect contentType {aspect.get('contentType')!r} is not {content_type} "
-                            f"(changeType {change})")
-    value = aspect["value"]
-    if not isinstance(value, str):
-        raise ProposalError(f"{where}: aspect value must be a JSON string")
-    try:
-        parsed = json.loads(value)
-    except ValueError as exc:
-        raise ProposalError(f"{where}: aspect value is not valid JSON ({first_line(exc)[:100]})") from None
-    if change == "PATCH":
-        if not isinstance(parsed, (list, dict)):
-            raise ProposalError(f"{where}: a PATCH aspect value must be a JSON Patch array or {{\"patch\": [...]}}")
-    elif not isinstance(parsed, dict):
-        raise ProposalError(f"{where}: aspect value must be a JSON object")
-    system = obj.get("systemMetadata") or {}
-    if not isinstance(system, dict):
-        raise ProposalError(f"{where}: systemMetadata must be an object")
-    if PEGASUS in value:  # the long union-member spelling: store the short one, as REST uses it
-        parsed = to_short_names(parsed)
-    return MCP(entity_type=entity_type, entity_urn=urn, aspect_name=obj["aspectName"], aspect=parsed,
-               change_type=change, system_metadata=system)
-
-
 def _stamps(stored: dict) -> dict:
     """The creation stamp and system metadata of a stored aspect, as GMS answers them."""
     created = {"time": int(stored["created"].replace(tzinfo=timezone.utc).timestamp() * 1000), "actor": ACTOR}
     return {"created": created, **({"systemMetadata": stored["systemMetadata"]} if stored["systemMetadata"] else {})}
-
-
-def timeseries_conditions(query_filter) -> list[tuple[str, set[str]]]:
-    """(field, accepted texts) of a GMS filter made of EQUAL criteria in one conjunction, as DataHub's client sends them."""
-    if not query_filter:
-        return []
-    clauses = query_filter.get("or") or [{"and": query_filter.get("criteria", [])}]
-    if len(clauses) != 1:
-        raise ValueError("only one conjunction of criteria is supported")
-    conditions = []
-    for criterion in clauses[0].get("and", []):
-        if criterion.get("condition", "EQUAL") != "EQUAL":
-            raise ValueError(f"condition {criterion.get('condition')!r} is not supported")
-        values = criterion.get("values") or [criterion["value"]]
-        conditions.append((criterion["field"], {str(v) for v in values}))
-    return conditions
 
 
 class GroupCommitWriter:
@@ -143,17 +93,16 @@ class GroupCommitWriter:
             raise item[2]
 
     def _write_group(self, requests: list[list[MCP]]) -> list[Exception | None]:
-        """One transaction for the group; when a PATCH of one request cannot apply, each request again in
-        its own transaction, in order, so only that request fails (a 422 for it alone)."""
+        """One transaction for the group; when it fails for any reason (a PATCH that cannot apply, a value or a
+        database error one request caused), each request again in its own transaction, in order, so each gets
+        its own fate: the others are written, only the request at fault fails."""
         try:
             self.store.upsert_many([mcp for mcps in requests for mcp in mcps])
             return [None] * len(requests)
-        except PatchError as exc:
+        except Exception as exc:
             if len(requests) == 1:
                 return [exc]
             return [self._write_alone(mcps) for mcps in requests]
-        except Exception as exc:
-            return [exc] * len(requests)
 
     def _write_alone(self, mcps: list[MCP]) -> Exception | None:
         try:
@@ -163,10 +112,29 @@ class GroupCommitWriter:
             return exc
 
 
-def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
-    app = FastAPI(title="ingest_assets metadata service", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               max_inflight_bytes: int | None = None) -> FastAPI:
+    """`max_inflight_bytes` (default the body limit) bounds the bodies read, parsed or written at once."""
+    app = FastAPI(title="ingest_assets metadata service", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
     writer = GroupCommitWriter(store)
+    bodies = InFlightBodies(max_inflight_bytes or max_body_bytes)
     expected = f"Bearer {token}".encode() if token else None
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, routes=app.routes,
+                                   description="DataHub's REST ingestion API, over the embedded metadata store.")
+            document.setdefault("components", {}).setdefault("schemas", {}).update(component_schemas())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(_request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return error_response(400, redact(problems)[:1000])
 
     @app.middleware("http")
     async def bearer_token(request: Request, call_next):
@@ -182,10 +150,13 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
                 "versions": {"ingest_assets": {"version": "0.1.0"}},
                 "statefulIngestionCapable": False, "patchCapable": True, "retention": "true"}
 
-    async def read_body(request: Request) -> bytes | JSONResponse:
-        declared = request.headers.get("content-length")
+    def declared_length(request: Request) -> int | None:
+        declared = request.headers.get("content-length", "")
+        return int(declared) if declared.isdigit() and len(declared) < 20 else None
+
+    async def read_body(request: Request, declared: int | None) -> bytes | JSONResponse:
         too_large = error_response(413, f"request body is larger than this service's limit of {max_body_bytes:,} bytes")
-        if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        if declared is not None and declared > max_body_bytes:
             async for _ in request.stream():  # drain, so the client reads our answer instead of a reset
                 pass
             return too_large
@@ -198,23 +169,14 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
 
     def ingest(body: bytes, action: str) -> JSONResponse:
         try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            payload = plain_json(body)
+        except NotPlainJson as exc:
             return error_response(400, f"request body is not JSON: {exc}")
-        if not isinstance(payload, dict):
-            return error_response(422, "request body must be a JSON object")
         try:
-            if action == "ingestProposal":
-                if "proposal" not in payload:
-                    raise ProposalError("required field proposal is missing")
-                mcps = [parse_proposal(payload["proposal"], "proposal")]
-            else:
-                proposals = payload.get("proposals")
-                if not isinstance(proposals, list):
-                    raise ProposalError("required field proposals (a list) is missing")
-                mcps = [parse_proposal(p, f"proposals[{i}]") for i, p in enumerate(proposals)]
+            mcps = parse_ingest_body(payload, action)
         except ProposalError as exc:
             return error_response(422, str(exc))
+        del payload
         try:
             writer.write(mcps)
         except PatchError as exc:
@@ -231,13 +193,12 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
     def timeseries_values(body: bytes) -> JSONResponse:
         """GMS's `getTimeseriesAspectValues`, over the versions the store keeps: newest first, EQUAL filters."""
         try:
-            query = json.loads(body)
-            urn, aspect, limit = query["urn"], query["aspect"], int(query.get("limit", 10000))
-            conditions = timeseries_conditions(query.get("filter"))
-        except (ValueError, KeyError, TypeError) as exc:
+            urn, aspect, limit, conditions = parse_timeseries_query(body)
+        except ValueError as exc:
             return error_response(400, f"a timeseries query needs urn, aspect and at most EQUAL filters ({first_line(exc)})")
         if aspect not in TIMESERIES_ASPECTS:
-            return error_response(400, f"{aspect!r} is not a timeseries aspect (timeseries aspects: {', '.join(sorted(TIMESERIES_ASPECTS))})")
+            return error_response(400, f"{aspect[:100]!r} is not a timeseries aspect "
+                                       f"(timeseries aspects: {', '.join(sorted(TIMESERIES_ASPECTS))})")
         found = [item for item in store.aspect_versions(urn, aspect) if all(
             str(item["value"].get(field)) in values for field, values in conditions)]
         found.sort(key=lambda item: item["value"].get("timestampMillis", 0), reverse=True)
@@ -247,20 +208,20 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
         return JSONResponse({"value": {"entityName": entity_type_of(urn), "aspectName": aspect,
                                        "limit": limit, "values": values}})
 
-    @app.post("/aspects")
-    async def aspects_action(request: Request, action: str = ""):
-        if action not in ("ingestProposal", "ingestProposalBatch", "getTimeseriesAspectValues"):
-            return error_response(400, f"unsupported action {action!r}; this service implements ingestProposal, "
-                                       "ingestProposalBatch and getTimeseriesAspectValues")
-        body = await read_body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        if action == "getTimeseriesAspectValues":
-            return await run_in_threadpool(timeseries_values, body)
-        return await run_in_threadpool(ingest, body, action)
+    @app.post("/aspects", openapi_extra={"requestBody": aspects_request_body()})
+    async def aspects_action(request: Request, action: Literal[ACTIONS] = Query(
+            description="ingestProposal, ingestProposalBatch or getTimeseriesAspectValues; the body's shape follows it")):
+        declared = declared_length(request)
+        async with bodies.reserve(declared if declared is not None else max_body_bytes):
+            body = await read_body(request, declared)
+            if isinstance(body, JSONResponse):
+                return body
+            if action == "getTimeseriesAspectValues":
+                return await run_in_threadpool(timeseries_values, body)
+            return await run_in_threadpool(ingest, body, action)
 
     @app.get("/aspects/{urn:path}")
-    def get_aspect(urn: str, aspect: str | None = None, version: int = 0):
+    def get_aspect(urn: str, aspect: str | None = None, version: int = Query(0, ge=0, le=MAX_VERSION)):
         if not aspect:
             return error_response(400, "the aspect query parameter is required, e.g. ?aspect=datasetProperties&version=0")
         try:
