@@ -8,6 +8,7 @@ import gc
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -328,6 +329,7 @@ def run_mcps(
                 write_lines(pending_state_path(files)) as write_state:
             # both files appear together, or neither: the sink stage commits the one with the other
             write_state(orjson.dumps({"run_id": run_id, "pipeline": loaded.pipeline_name}))
+            recover_acknowledged(files, store, loaded.pipeline_name, report)
 
             def pending(entity: EntityState, merge: bool) -> None:
                 write_state(orjson.dumps({**entity.to_json(), "merge": merge}))
@@ -387,16 +389,83 @@ def _read_pending(files: RunFiles) -> tuple[dict, Iterator[tuple[EntityState, bo
     return meta, ((EntityState.from_json(data), bool(data.get("merge"))) for data in map(orjson.loads, lines))
 
 
+def acknowledged_path(files: RunFiles) -> Path:
+    """What the sink acknowledged so far in a run that has not finished; left behind only by a run that died."""
+    return files.directory / "sink.acknowledged.jsonl"
+
+
 def _acknowledged_chunks(path: Path, size: int = 5000) -> Iterator[dict[str, dict[str, str]]]:
     chunk: dict[str, dict[str, str]] = {}
     for line in read_lines(path):
-        urn, aspect, digest = orjson.loads(line)
+        try:
+            urn, aspect, digest = orjson.loads(line)
+        except (orjson.JSONDecodeError, ValueError):  # the last line of a process killed while writing it
+            continue
         chunk.setdefault(urn, {})[aspect] = digest
         if len(chunk) >= size:
             yield chunk
             chunk = {}
     if chunk:
         yield chunk
+
+
+class AcknowledgementLog:
+    """The aspects a sink acknowledged, one line each, durable in batches so a run killed mid-sink loses none of them.
+
+    A sink that knows where its requests end (the REST sink) calls `flush()` after each acknowledged request;
+    any other is flushed at least every `FLUSH_SECONDS`. A flush hands the lines to the OS, which keeps them
+    through a `kill -9`; an fsync, at most every `FSYNC_SECONDS`, keeps them through a power cut without
+    paying a disk sync per request. The next run records what a dead run left (`recover_acknowledged`).
+    """
+
+    FLUSH_SECONDS = 0.25
+    FSYNC_SECONDS = 1.0
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._file = open(path, "wb", buffering=1 << 16)
+        self._lock = threading.Lock()
+        self._flushed_at = self._synced_at = time.monotonic()
+
+    def __call__(self, mcp: MCP) -> None:
+        line = orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + b"\n"
+        with self._lock:
+            self._file.write(line)
+            self.count += 1
+            if time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._file.closed:
+            return
+        self._file.flush()
+        now = self._flushed_at = time.monotonic()
+        if now - self._synced_at >= self.FSYNC_SECONDS:
+            os.fsync(self._file.fileno())
+            self._synced_at = now
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def recover_acknowledged(files: RunFiles, store: StateStore, pipeline: str, report: StageReport) -> None:
+    """Record in the state what the sink acknowledged in a run that died before its sink stage ended (a `kill -9`),
+    so this run sends only what the sink does not hold yet. Called under the pipeline's lease."""
+    path = acknowledged_path(files)
+    if not path.exists():
+        return
+    recorded = sum(store.record_acknowledged(pipeline, chunk) for chunk in _acknowledged_chunks(path))
+    path.unlink()
+    if recorded:
+        report.count("aspects acknowledged by an interrupted run", recorded)
+        report.warn(f"the previous run ended inside its sink stage; {recorded:,} aspects it had sent were recorded "
+                    "in the state and are not sent again")
 
 
 def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = None, partition: str | None = None) -> StageReport:
@@ -417,15 +486,18 @@ def run_sink(loaded: LoadedRecipe, files: RunFiles, *, state_url: str | None = N
 def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport, store: StateStore) -> StageReport:
     sink = loaded.sink_class(loaded.sink_config, report)
     acked = Counter()
-    acked_path = files.directory / "sink.acknowledged.jsonl"
+    acked_path = acknowledged_path(files)
     files.directory.mkdir(parents=True, exist_ok=True)
-    acked_file = open(acked_path, "wb", buffering=1 << 16)
+    recover_acknowledged(files, store, loaded.pipeline_name, report)
+    acked_file = AcknowledgementLog(acked_path)
 
     def ack(mcp: MCP) -> None:
         """Acknowledgements go to a file, not memory: a failed run records them afterwards (an atomic sink's never)."""
         acked["mcps"] += 1
         if not sink.atomic:
-            acked_file.write(orjson.dumps([mcp.entity_urn, mcp.aspect_name, mcp_digest(mcp)]) + b"\n")
+            acked_file(mcp)
+
+    ack.flush = acked_file.flush  # the REST sink calls it after each acknowledged request
 
     total = 0
 

@@ -69,9 +69,14 @@ class RestSink(Sink):
         self.emitter.test_connection()
 
     def _on_result(self, mcps, error: str | None) -> None:
+        """One request's outcome. Its acknowledgements are made durable together (the sink stage's `ack.flush`,
+        when it has one), so a run killed later re-sends none of what this request delivered."""
         if error is None:
             for mcp in mcps:
                 self._ack(mcp)
+            flush = getattr(self._ack, "flush", None)
+            if flush is not None:
+                flush()
             return
         for mcp in mcps:
             self.report.fail(f"{mcp.entity_urn} {mcp.aspect_name}: {error}")
