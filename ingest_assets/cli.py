@@ -5,6 +5,7 @@ import gc
 import json
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -158,6 +159,15 @@ def cmd_plugins(args) -> int:
     return EXIT_OK
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """A name as the terminal should show it: control characters (a newline, an escape sequence, a bidi override)
+    spelt as Python escapes, so a hostile name can neither forge lines nor drive the terminal."""
+    return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 def _store(args):
     from .store.lite import LiteStore
 
@@ -172,7 +182,7 @@ def cmd_lite_ls(args) -> int:
         print(f"nothing under {args.path or '/'} in {store.display_url}", file=sys.stderr)
         return EXIT_FAILURES
     for path, kind, urn in rows:
-        print(f"{path:<60} {kind:<10} {urn}")
+        print(f"{printable(path):<60} {printable(kind):<10} {printable(urn)}")
     return EXIT_OK
 
 
@@ -197,7 +207,7 @@ def cmd_lite_search(args) -> int:
     store = _store(args)
     found = store.search(args.text)
     for urn in found:
-        print(urn)
+        print(printable(urn))
     return EXIT_OK if found else EXIT_FAILURES
 
 

@@ -7,6 +7,7 @@ overlapping (Dagster's pool does that for Dagster runs; the lease also covers CL
 """
 
 import json
+import logging
 import os
 import socket
 import sys
@@ -31,9 +32,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from ..core.errors import IngestError
+from ..core.errors import ConnectionFailure, IngestError, first_line
+from ..core.secrets import redact
 from ..core.state_diff import EntityInfo, EntityState, Scope
 from ..core.urns import entity_type_of
 from .database import display_url, instance_home, open_engine
@@ -84,6 +86,13 @@ class PipelineBusy(IngestError):
     """Another run of the same pipeline holds the lease."""
 
     exit_code = 1
+
+
+class StateStoreFailure(ConnectionFailure):
+    """The state store cannot be written (a read-only file, a database that went away): one line, exit code 2."""
+
+
+log = logging.getLogger("ingest_assets")
 
 
 def default_url() -> str:
@@ -264,8 +273,15 @@ class StateStore:
         return False
 
     def acquire(self, pipeline: str, holder: str | None = None) -> bool:
-        """Take the pipeline's lease; False when this holder already had it. Raise PipelineBusy if another does."""
-        holder = holder or lease_holder()
+        """Take the pipeline's lease; False when this holder already had it. Raise PipelineBusy if another does,
+        StateStoreFailure if the store cannot be written."""
+        try:
+            return self._acquire(pipeline, holder or lease_holder())
+        except SQLAlchemyError as exc:
+            raise StateStoreFailure(f"the state store at {self.display_url} cannot be written, so pipeline {pipeline} "
+                                    f"cannot run: {redact(first_line(exc))}") from None
+
+    def _acquire(self, pipeline: str, holder: str) -> bool:
         lk = lock_table
         for _ in range(3):
             try:
@@ -306,13 +322,25 @@ class StateStore:
 
     @contextmanager
     def lease(self, pipeline: str):
-        """Hold the pipeline's lease for the block (re-entrant within one process)."""
+        """Hold the pipeline's lease for the block (re-entrant within one process).
+
+        A lease that cannot be released (the state database went away mid-run) is a warning, not an error:
+        the run's own outcome stands, and a lease left by a process that is gone is taken over by the next run.
+        """
         taken = self.acquire(pipeline)
         try:
             yield
         finally:
             if taken:
-                self.release(pipeline)
+                self._release_or_warn(pipeline)
+
+    def _release_or_warn(self, pipeline: str) -> None:
+        try:
+            self.release(pipeline)
+        except SQLAlchemyError as exc:
+            log.warning("could not release the lease of pipeline %s in the state store at %s (%s); the next run on "
+                        "this host takes it over, or `ingest-assets state unlock %s`", pipeline, self.display_url,
+                        redact(first_line(exc)), pipeline)
 
 
 class StateView:
