@@ -225,7 +225,7 @@ def test_unknown_aspect_names_are_refused_on_write_and_read(service):
     write = requests.post(f"{service.url}/aspects?action=ingestProposal", headers=headers, timeout=10,
                           data=json.dumps({"proposal": proposal}))
     assert write.status_code == 422
-    assert "'datasetPropertys' is not an aspect this service knows" in write.json()["message"]
+    assert "'datasetPropertys' is not an aspect DataHub knows" in write.json()["message"]
     read = requests.get(f"{service.url}/aspects/{quote(DATASET, safe='')}?aspect=datasetPropertys&version=0",
                         headers=headers, timeout=10)
     assert read.status_code == 400 and read.json()["message"] == write.json()["message"].removeprefix("proposal: ")
