@@ -22,11 +22,22 @@ def recipe_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yml", ".yaml"))
 
 
+def recipe_definitions(path: str | Path) -> dg.Definitions:
+    """Definitions for one recipe file, or for every recipe in a directory: for a Dagster project that builds its
+    Definitions in code (`dg.Definitions.merge(my_defs, recipe_definitions("ingest/"))`)."""
+    path = Path(path)
+    return build_definitions(path) if path.is_dir() else _definitions([path])
+
+
 def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
     directory = Path(recipes_dir or os.environ.get("INGEST_RECIPES_DIR", "recipes"))
+    return _definitions(recipe_files(directory))
+
+
+def _definitions(paths: list[Path]) -> dg.Definitions:
     assets, jobs, schedules, sensors = [], [], [], []
     seen: dict[str, Path] = {}
-    for path in recipe_files(directory):
+    for path in paths:
         try:
             loaded = load_recipe(path)
             if loaded.pipeline_name in seen:
@@ -49,6 +60,9 @@ def build_definitions(recipes_dir: str | Path | None = None) -> dg.Definitions:
         schedules=schedules,
         sensors=sensors,
         resources={"ingest": IngestSettings()},
+        # the default for every run of these assets, the UI's "Materialize" too: the three stages are a chain
+        # handing over files, so a process per step would only add start-up time
+        executor=dg.in_process_executor,
     )
 
 

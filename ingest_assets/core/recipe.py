@@ -129,6 +129,16 @@ class LoadedRecipe:
     """DataHub's `source.config.stateful_ingestion`, taken out before the source's config is validated."""
     notices: list[str] = field(default_factory=list)
     """DataHub keys the recipe sets that have no effect here: every run warns with them once."""
+    within: tuple[str, ...] = ()
+    """Where the recipe sits inside its YAML file: () for a recipe file, ("attributes", "recipe") for one written
+    inline in a Dagster component's defs.yaml."""
+
+    def reload(self) -> "LoadedRecipe":
+        """The recipe read again from where it came from, as each run and sensor tick starts: edits take effect,
+        and no secret has to live in Dagster's definitions."""
+        if self.path is None:
+            return parse_recipe(self.raw, "recipe")
+        return load_recipe(self.path, self.within)
 
     @property
     def pipeline_name(self) -> str:
@@ -334,7 +344,10 @@ def _recipe_text(path: Path) -> str:
                            "save the recipe as UTF-8"]) from None
 
 
-def load_recipe(path: str | Path) -> LoadedRecipe:
+def load_recipe(path: str | Path, within: tuple[str, ...] = (), default_name: str | None = None) -> LoadedRecipe:
+    """The recipe in the YAML file `path`, or under the keys `within` of it (a Dagster component's defs.yaml).
+
+    Without a `pipeline_name` the pipeline is named `default_name`, else after the file (or, inline, its folder)."""
     path = Path(path)
     text = _recipe_text(path)
     try:
@@ -346,4 +359,16 @@ def load_recipe(path: str | Path) -> LoadedRecipe:
         raise RecipeError([f"{path}: not valid YAML{where}: {problem}"]) from None
     except RecursionError:
         raise RecipeError([f"{path}: YAML nested too deeply to read"]) from None
-    return parse_recipe(raw, str(path), path)
+    if not within:
+        if default_name and isinstance(raw, dict) and "pipeline_name" not in raw:
+            raw = {"pipeline_name": re.sub(r"\W", "_", default_name), **raw}
+        return parse_recipe(raw, str(path), path)
+    for key in within:
+        if not isinstance(raw, dict) or key not in raw:
+            raise RecipeError([f"{path}: {'.'.join(within)}: expected the recipe here"])
+        raw = raw[key]
+    if isinstance(raw, dict) and "pipeline_name" not in raw:  # named after its folder, as Dagster names the component
+        raw = {"pipeline_name": re.sub(r"\W", "_", default_name or path.parent.name), **raw}
+    loaded = parse_recipe(raw, f"{path} ({'.'.join(within)})", path)
+    loaded.within = within
+    return loaded

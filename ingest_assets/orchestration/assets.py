@@ -67,7 +67,7 @@ _MCPS = _Stage("mcps", checks.NO_MCP_FAILURES)
 _SINK = _Stage("sink", checks.NO_SINK_FAILURES)
 
 
-def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe_path: Path, stage: _Stage, run):
+def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe: tuple[Path, tuple[str, ...]], stage: _Stage, run):
     """Load the recipe afresh (secrets stay out of the definitions), run one stage, report it and check it.
 
     A stage that raises still reports its failure check (red in the UI) before the step fails.
@@ -78,7 +78,7 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
     with staged_files(ingest.artifacts_base, pipeline, partition) as files:
         files.report(stage.name).unlink(missing_ok=True)
         try:
-            loaded = load_recipe(recipe_path)
+            loaded = load_recipe(*recipe)
             with collector_spared():
                 report = run(loaded, files, partition)
         except IngestError as exc:
@@ -124,6 +124,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
     leaves it off and runs the whole source in one run.
     """
     recipe_path = loaded.path.resolve()
+    recipe = (recipe_path, loaded.within)  # what each run reads again: the file, and where in it the recipe sits
     pipeline = loaded.pipeline_name
     platform = getattr(loaded.source_class, "platform", loaded.recipe.source.type)
     snapshot_key, mcps_key, sink_key = pipeline_asset_keys(loaded)
@@ -144,7 +145,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         **common,
     )
     def snapshot(context: dg.AssetExecutionContext, ingest: IngestSettings):
-        yield from _run_stage(context, ingest, recipe_path, _SNAPSHOT,
+        yield from _run_stage(context, ingest, recipe, _SNAPSHOT,
                               lambda lr, files, partition: run_snapshot(lr, files, ingest.preview, only_database=partition))
 
     @dg.asset(
@@ -156,7 +157,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         **common,
     )
     def mcps(context: dg.AssetExecutionContext, ingest: IngestSettings):
-        yield from _run_stage(context, ingest, recipe_path, _MCPS,
+        yield from _run_stage(context, ingest, recipe, _MCPS,
                               lambda lr, files, partition: run_mcps(
                                   lr, files, context.run_id, full_refresh=ingest.full_refresh,
                                   allow_mass_removal=ingest.allow_mass_removal, state_url=ingest.state_url or None,
@@ -171,7 +172,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         **common,
     )
     def sink(context: dg.AssetExecutionContext, ingest: IngestSettings):
-        yield from _run_stage(context, ingest, recipe_path, _SINK, lambda lr, files, partition: run_sink(
+        yield from _run_stage(context, ingest, recipe, _SINK, lambda lr, files, partition: run_sink(
             lr, files, state_url=ingest.state_url or None, partition=partition))
 
     job = dg.define_asset_job(

@@ -101,7 +101,7 @@ def build_source_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
     )
     def source_change(context: dg.SensorEvaluationContext):
         try:
-            current = load_recipe(recipe_path)
+            current = load_recipe(recipe_path, loaded.within)
             fingerprint = source_fingerprint(current)
         except Exception as exc:  # an unreachable source or a broken recipe must not crash the tick
             return dg.SkipReason(f"source not checked: {_one_line(exc)}")
@@ -147,7 +147,7 @@ def build_recipe_change_sensor(loaded: LoadedRecipe, job, partitions=None) -> dg
         if context.cursor == digest:
             return dg.SkipReason("recipe unchanged")
         try:
-            current = load_recipe(recipe_path)
+            current = load_recipe(recipe_path, loaded.within)
         except Exception as exc:  # an edit in progress or a mistake: say why, try again next tick
             return dg.SkipReason(f"recipe changed but is not valid: {_one_line(exc)}")
         return _run_pipeline(context, partitions, current, digest, {"ingest_assets/trigger": "recipe_change"}, digest)
@@ -169,7 +169,7 @@ def build_databases_sensor(loaded: LoadedRecipe, job, partitions) -> dg.SensorDe
     )
     def databases(context: dg.SensorEvaluationContext):
         try:
-            current = load_recipe(recipe_path)
+            current = load_recipe(recipe_path, loaded.within)
         except Exception as exc:
             return dg.SkipReason(f"databases not listed: {_one_line(exc)}")
         listed = _databases(context, partitions, current)
