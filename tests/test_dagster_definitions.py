@@ -203,3 +203,18 @@ def test_change_only_emission_is_told_in_the_metadata(tmp_path, shop_db, write_r
         conn.execute("DROP TABLE gift_cards")
     fourth = mcps_metadata()
     assert fourth["removed entities"].value == 1 and fourth["new aspects"].value == 0
+
+
+def test_recipe_definitions_for_a_file_or_a_directory_and_one_process_per_run(tmp_path, shop_db):
+    from ingest_assets.definitions import recipe_definitions
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    (recipes / "one.yml").write_text(sqlite_recipe(shop_db, tmp_path / "lite.db", "one"))
+    (recipes / "two.yml").write_text(sqlite_recipe(shop_db, tmp_path / "lite.db", "two"))
+    single = recipe_definitions(recipes / "one.yml")
+    assert {j.name for j in single.resolve_all_job_defs()} >= {"one_job"} and "two_job" not in {j.name for j in single.resolve_all_job_defs()}
+    both = recipe_definitions(recipes)
+    assert {"one_job", "two_job"} <= {j.name for j in both.resolve_all_job_defs()}
+    implicit = both.resolve_implicit_global_asset_job_def()  # what the UI's "Materialize" runs
+    assert implicit.executor_def is dg.in_process_executor
