@@ -1,7 +1,9 @@
 """`ingest-assets`: run recipes through the same Dagster assets as the UI, in-process."""
 
 import argparse
+import contextlib
 import gc
+import io
 import json
 import logging
 import os
@@ -10,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import __version__
 from .core.errors import IngestError
 from .core.recipe import load_recipe
 from .core.secrets import redact
@@ -22,12 +25,12 @@ def _error(message: str) -> None:
         print(f"error: {line}", file=sys.stderr)
 
 
-def _progress_logging() -> None:
+def _progress_logging(debug: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[ingest] %(message)s"))
     logger = logging.getLogger("ingest_assets")
     logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
     logger.propagate = False
 
 
@@ -50,10 +53,27 @@ def _summary(loaded, reports, duration: float, failed_messages: list[str]) -> di
     }
 
 
+_HEADLINE = (
+    ("datasets", "snapshot: dataset records"),
+    ("aspects sent", "sink: acknowledged"),
+    ("aspects unchanged (not sent)", "mcps: aspects unchanged"),
+    ("entities removed", "mcps: entities removed"),
+)
+"""The figures a reader wants first, from the stage counts; the rest follows as details."""
+
+
 def _print_summary(summary: dict) -> None:
     out = sys.stdout
-    out.write(f"\nPipeline {summary['pipeline_name']}: {summary['source']} -> {summary['sink']}\n")
-    for key, value in summary["counts"].items():
+    counts = summary["counts"]
+    out.write(f"\nPipeline {summary['pipeline_name']}: {summary['source']} -> {summary['sink']}"
+              f"{' (dry run: nothing sent)' if summary.get('dry_run') else ''}\n")
+    for label, key in _HEADLINE:
+        out.write(f"  {label:<52} {counts.get(key, 0):>10,}\n")
+    out.write(f"  {'warnings':<52} {len(summary['warnings']):>10,}\n")
+    out.write(f"  {'failures':<52} {len(summary['failures']):>10,}\n")
+    out.write(f"  {'duration (s)':<52} {summary['duration_seconds']:>10.2f}\n")
+    out.write("Details:\n")
+    for key, value in counts.items():
         out.write(f"  {key:<52} {value:>10,}\n")
     out.write(f"  {'warnings':<52} {len(summary['warnings']):>10,}\n")
     for warning in summary["warnings"][:20]:
@@ -64,11 +84,52 @@ def _print_summary(summary: dict) -> None:
     out.write(f"  {'duration (s)':<52} {summary['duration_seconds']:>10.2f}\n")
 
 
+def _connection_checked(loaded, source: bool, sink: bool) -> None:
+    """The source and/or sink reached before anything runs: a wrong host, URL or token is one line at once."""
+    from .core.report import StageReport
+
+    if source:
+        plugin = loaded.source_class(loaded.source_config, StageReport("snapshot"))
+        try:
+            plugin.check()
+        finally:
+            plugin.close()
+    if sink:
+        plugin = loaded.sink_class(loaded.sink_config, StageReport("sink"))
+        try:
+            plugin.check()
+        finally:
+            plugin.close()
+
+
+@contextlib.contextmanager
+def _dagster_quiet(debug: bool):
+    """Dagster's own first-run text (no dagster.yaml, telemetry, welcome) and warnings stay out of our output;
+    `--debug` shows them."""
+    if debug:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def cmd_test_connection(args) -> int:
+    loaded = load_recipe(args.config)
+    _connection_checked(loaded, source=args.test_source_connection, sink=args.test_sink_connection)
+    reached = [what for what, asked in (("source", args.test_source_connection), ("sink", args.test_sink_connection)) if asked]
+    print(f"{args.config}: {' and '.join(reached)} reachable ({loaded.recipe.source.type} -> {loaded.sink_type})")
+    return EXIT_OK
+
+
 def cmd_ingest(args) -> int:
+    if args.test_source_connection or args.test_sink_connection:
+        return cmd_test_connection(args)
     gc.disable()  # setting up imports Dagster and builds its instance: about a million objects, no garbage
     try:
         loaded = load_recipe(args.config)
-        _progress_logging()
+        _progress_logging(args.debug)
+        if not args.dry_run:
+            _connection_checked(loaded, source=False, sink=True)  # the source is reached first thing anyway
         import dagster as dg
 
         from .orchestration.artifacts import staged_files
@@ -85,13 +146,14 @@ def cmd_ingest(args) -> int:
         settings = IngestSettings(preview=args.preview, full_refresh=args.full_refresh, allow_mass_removal=args.allow_mass_removal)
         parts = build_pipeline(loaded)
         selection = parts.assets[:2] if args.dry_run else parts.assets
-        instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        with _dagster_quiet(args.debug):
+            instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     finally:
         gc.freeze()  # what setting up built lives as long as the process: no collection needs to walk it
         gc.enable()
     state = state_store_for(loaded)
     try:
-        with state.lease(loaded.pipeline_name):  # two CLI runs of one pipeline never overlap
+        with state.lease(loaded.pipeline_name), _dagster_quiet(args.debug):  # two CLI runs of one pipeline never overlap
             result = dg.materialize(
                 selection,
                 instance=instance,
@@ -109,6 +171,10 @@ def cmd_ingest(args) -> int:
         summary = _summary(loaded, stage_reports(files, stages_run(loaded, result)), time.time() - started, messages)
         if args.dry_run:
             summary["dry_run"] = True
+        if "snapshot: dataset records" not in summary["counts"] and "snapshot: mcp records" not in summary["counts"] \
+                and "snapshot" in {r.stage for r in stage_reports(files, stages_run(loaded, result))}:
+            summary["warnings"].append("the source yielded no datasets: do its patterns (database_pattern, schema_pattern, "
+                                       "table_pattern, ...) match anything, and may its user read them?")
         _print_summary(summary)
         if args.preview:
             _print_preview(files, args.preview)
@@ -118,7 +184,12 @@ def cmd_ingest(args) -> int:
         for message in messages:
             _error(message)
         return code
-    return EXIT_FAILURES if summary["failures"] else EXIT_OK
+    if summary["failures"]:
+        return EXIT_FAILURES
+    if args.strict_warnings and summary["warnings"]:
+        _error(f"{len(summary['warnings'])} warning(s) and --strict-warnings")
+        return EXIT_FAILURES
+    return EXIT_OK
 
 
 def _print_preview(files, limit: int) -> None:
@@ -276,6 +347,8 @@ def cmd_state_reset(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ingest-assets", description="Metadata ingestion run by Dagster, DataHub-compatible.")
+    top.add_argument("--version", action="version", version=f"ingest-assets {__version__}")
+    top.add_argument("--debug", action="store_true", help="debug logging, Dagster's own output and tracebacks")
     commands = top.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="run a recipe through its Dagster assets")
@@ -284,6 +357,9 @@ def parser() -> argparse.ArgumentParser:
     ingest.add_argument("--preview", type=int, default=0, metavar="N", help="stop after N datasets and show their MCPs")
     ingest.add_argument("--report-to", metavar="FILE", help="write the run report as JSON")
     ingest.add_argument("--full-refresh", action="store_true", help="send every aspect, not only the changed ones")
+    ingest.add_argument("--strict-warnings", action="store_true", help="exit 1 when the run had warnings")
+    ingest.add_argument("--test-source-connection", action="store_true", help="only check that the source can be reached")
+    ingest.add_argument("--test-sink-connection", action="store_true", help="only check that the sink can be reached")
     ingest.add_argument("--allow-mass-removal", action="store_true",
                         help="soft-delete stale entities even above stateful_ingestion.fail_safe_threshold")
     ingest.set_defaults(func=cmd_ingest)
@@ -342,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except Exception as exc:  # a bug: one line, and the traceback with --debug
+        if args.debug:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        return EXIT_FAILURES
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ for whole runs. What it guarantees, because a run's state may only advance on it
 """
 
 import random
+import re
 import threading
 import time
 import zlib
@@ -97,6 +98,10 @@ def server_message(response: requests.Response) -> str:
             if isinstance(data.get(key), str) and data[key]:
                 return data[key][:500]
     text = (response.text or "").strip()
+    if "<html" in text[:500].lower() or "<!doctype" in text[:500].lower():
+        title = re.search(r"<title[^>]*>([^<]{1,120})", text, re.IGNORECASE)
+        return f"a web page{f' titled {title.group(1).strip()!r}' if title else ''}, not DataHub's JSON"
+    text = " ".join(text.split())  # one line, whatever the body's layout
     return text[:300] if text else (response.reason or "no message")
 
 

@@ -65,6 +65,10 @@ class Source(ABC):
         """The databases in scope, for splitting a run by database; None where the source cannot split."""
         return None
 
+    def check(self) -> None:
+        """Raise ConnectionFailure when the source cannot be reached or refuses the credentials; called before
+        anything else so that a wrong host or password is one line at once, not minutes into a run."""
+
     @abstractmethod
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
         """Stream what the source holds; raise ConnectionFailure if it cannot be reached."""

@@ -209,9 +209,17 @@ def stages_run(loaded: LoadedRecipe, result: dg.ExecuteInProcessResult) -> set[s
     return {stage for stage, key in zip(STAGES, pipeline_asset_keys(loaded)) if key.to_python_identifier() in started}
 
 
+INTERRUPTED = 130
+"""The exit code of a run stopped by Ctrl-C (SIGINT), as shells report it."""
+
+
 def failure_exit_code(result: dg.ExecuteInProcessResult) -> tuple[int, list[str]]:
-    """The CLI exit code and messages of a failed in-process run."""
+    """The CLI exit code and messages of a failed in-process run (130 when it was interrupted)."""
     code, messages = 0, []
+    if any(event.event_type_value == "RUN_FAILURE" and "Interrupted" in (event.message or "") for event in result.all_events) \
+            or any(e.step_failure_data.error is not None and e.step_failure_data.error.cls_name == "DagsterExecutionInterruptedError"
+                   for e in result.get_step_failure_events()):
+        return INTERRUPTED, ["interrupted: the run stopped; state is unchanged, the next run sends what this one did not"]
     for event in result.get_step_failure_events():
         data = event.step_failure_data
         user = data.user_failure_data

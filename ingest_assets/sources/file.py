@@ -130,6 +130,9 @@ class FileSource(Source):
             raise ConnectionFailure(f"file source: {root} is neither a file nor a directory")
         return [root]
 
+    def check(self) -> None:
+        self.files()
+
     def extract(self) -> Iterator[McpRecord]:
         for path in self.files():
             self.report.count("files read")

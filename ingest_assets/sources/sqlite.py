@@ -97,6 +97,9 @@ class SqliteSource(Source):
             raise ConnectionFailure(f"cannot open SQLite database {self.config.path}: {exc}") from None
         return connection
 
+    def check(self) -> None:
+        self._connect().close()
+
     def _wanted(self, kind: str, name: str) -> bool:
         qualified = f"{self.config.database_name}.{name}"
         if kind == "table":

@@ -57,6 +57,10 @@ class SQLAlchemySource(Source):
         finally:
             engine.dispose()
 
+    def check(self) -> None:
+        with self._connection():
+            pass
+
     def _schemas(self, inspector) -> list[str]:
         return sorted(s for s in inspector.get_schema_names() if not is_system_schema(s) and self.config.schema_pattern.allowed(s))
 

@@ -170,6 +170,9 @@ class MySQLSource(Source):
             self._tls = _tls_as_negotiated(connection)
         return connection
 
+    def check(self) -> None:
+        self.connect().close()
+
     def sent(self, count: int) -> None:
         with self._statements_lock:
             self.statements += count

@@ -85,6 +85,9 @@ class PostgresSource(Source):
         connection.autocommit = True
         return connection
 
+    def check(self) -> None:
+        self.connect(self.config.single_database or self.config.initial_database).close()
+
     def sent(self) -> None:
         with self._statements_lock:
             self.statements += 1
