@@ -549,3 +549,110 @@ def _send_and_commit(loaded: LoadedRecipe, files: RunFiles, report: StageReport,
     report.finish().save(files.report("sink"))
     log.info("sink: %d MCPs acknowledged in %.2f s", acked["mcps"], report.duration)
     return report
+
+
+# --- profiling: its own stage, its own hand-over file, the pipeline's sink ---
+
+PROFILERS = {
+    "mysql": "ingest_assets.sources.mysql.profiling",
+}
+"""The module that profiles each platform's tables (its `profiling_dialect(source_config, report)`)."""
+
+
+def profile_mcps_path(files: RunFiles) -> Path:
+    return files.directory / "profile.mcps.jsonl"
+
+
+def profiling_enabled(loaded: LoadedRecipe) -> bool:
+    profiling = getattr(loaded.source_config, "profiling", None)
+    platform = getattr(loaded.source_class, "platform", None)
+    return bool(getattr(profiling, "enabled", False)) and platform in PROFILERS
+
+
+def run_profile(loaded: LoadedRecipe, files: RunFiles, run_id: str) -> StageReport:
+    """Profile the snapshot's tables into profile.mcps.jsonl, then send that file through the pipeline's sink.
+
+    datasetProfile is a timeseries aspect: every profile is a new point, so the stage sends every profile it
+    makes and neither reads nor writes the pipeline's state (change detection and stale removal never see it).
+    """
+    import importlib
+
+    from .core.profile import ProfilingConfig
+    from .sources.sql_profiler import TableProfiler
+
+    report = StageReport("profile")
+    config: ProfilingConfig = loaded.source_config.profiling
+    dialect = importlib.import_module(PROFILERS[loaded.source_class.platform]).profiling_dialect(loaded.source_config, report)
+    profiler = TableProfiler(dialect, config, report, clock=lambda: int(time.time() * 1000))
+    written = 0
+    with _failures_reported(report, files.report("profile"), "profiling failed", SourceFailure):
+        profiles = profiler.profile(list(_tables_to_profile(loaded, files)))
+        with write_lines(profile_mcps_path(files)) as write:
+            for mcp in _stamp((MCP("dataset", request.urn, "datasetProfile", aspect) for request, aspect in profiles),
+                              loaded.recipe.run_id or run_id, loaded.pipeline_name):
+                write(mcp.to_line())
+                written += 1
+        report.count("profiling statements", profiler.statements)
+        report.count("mcps", written)
+        _send_profiles(loaded, files, report)
+    report.finish().save(files.report("profile"))
+    log.info("profile: %d datasets profiled in %.2f s (%d statements)", written, report.duration, profiler.statements)
+    return report
+
+
+def _tables_to_profile(loaded: LoadedRecipe, files: RunFiles):
+    """The snapshot's tables (DataHub profiles no views) that `profile_pattern` admits, as the profiler's requests."""
+    from .core.urns import dataset_urn
+    from .sources.sql_profiler import TableRequest
+
+    pattern = loaded.source_config.profile_pattern
+    for line in read_lines(files.snapshot):
+        record = record_from_json(line)
+        if not isinstance(record, DatasetRecord) or record.subtype != "Table":
+            continue
+        table, loc = record.table, record.location
+        if not pattern.allowed(dataset_name(table.database, table.name, table.schema_name)):
+            continue
+        urn = dataset_urn(loc.platform, dataset_name(table.database, table.name, table.schema_name, loc.instance), loc.env)
+        if _lowercase_urns(loaded):
+            urn = lowercase_dataset_urns(urn)
+        yield TableRequest(urn, table.database, table.schema_name, table.name,
+                           tuple((c.name, c.native_type) for c in record.columns))
+
+
+def _profile_sink_config(loaded: LoadedRecipe):
+    """The sink's config; a file sink writes profiles beside the schema run's file (`out.json` -> `out.profile.json`),
+    since each run writes its file whole."""
+    config = loaded.sink_config
+    filename = getattr(config, "filename", None)
+    if filename:
+        path = Path(filename)
+        config = config.model_copy(update={"filename": str(path.with_name(f"{path.stem}.profile{path.suffix or '.json'}"))})
+    return config
+
+
+def _send_profiles(loaded: LoadedRecipe, files: RunFiles, report: StageReport) -> None:
+    """profile.mcps.jsonl through the pipeline's sink, as the sink stage sends mcps.jsonl; raise unless all acknowledged."""
+    sink = loaded.sink_class(_profile_sink_config(loaded), report)
+    acknowledged, total = 0, 0
+
+    def ack(mcp: MCP) -> None:
+        nonlocal acknowledged
+        acknowledged += 1
+
+    ack.flush = lambda: None
+
+    def stream():
+        nonlocal total
+        for line in read_lines(profile_mcps_path(files)):
+            total += 1
+            yield MCP.from_line(line)
+
+    try:
+        sink.check()
+        sink.write(stream(), ack)
+    finally:
+        sink.close()
+    report.count("acknowledged", acknowledged)
+    if acknowledged < total:
+        raise SinkFailure(f"{loaded.sink_type} sink acknowledged {acknowledged} of {total} profiles")

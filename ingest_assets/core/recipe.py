@@ -102,6 +102,8 @@ class Recipe(_Strict):
     transformers: list[PluginRef] = Field(default_factory=list)
     sink: PluginRef = Field(default_factory=lambda: PluginRef(type="datahub-lite"))
     schedule: Schedule | None = None
+    profiling_schedule: Schedule | None = Field(default=None, description="When `<pipeline>/profile` runs (ours; "
+                                                "profiles change with data, schemas with DDL).")
     sensor: Sensors | None = None
     state: StateConfig | None = None
     partition_by: Literal["database"] | None = None
@@ -317,6 +319,8 @@ def parse_recipe(raw: Any, source_name: str = "recipe", path: Path | None = None
     if problems:
         raise RecipeError(problems)
     notices = inert_settings(recipe, "") + inert_settings(source_config, "source.config.")
+    if isinstance(getattr(source_config, "profiling", None), PluginConfig) and source_config.profiling.enabled:
+        notices += inert_settings(source_config.profiling, "source.config.profiling.")
     notices += inert_settings(sink_config, "sink.config.") + pattern_warnings(source_config, "source.config.")
     for i, (_, config) in enumerate(transformers):
         notices += inert_settings(config, f"transformers[{i}].config.")

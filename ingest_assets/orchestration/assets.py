@@ -17,11 +17,12 @@ from ..core.errors import IngestError, first_line
 from ..core.recipe import LoadedRecipe, load_recipe
 from ..core.report import StageReport
 from ..core.secrets import redact
-from ..stages import RunFiles, collector_spared, run_mcps, run_sink, run_snapshot
+from ..stages import RunFiles, collector_spared, profiling_enabled, run_mcps, run_sink, run_snapshot
 from . import checks
 from .artifacts import staged_files
 from .metadata import STAGES, stage_metadata
 from .partitions import database_partitions, is_partitioned
+from .profile_asset import build_profile_asset, build_profile_schedule, profile_asset_key
 from .resources import IngestSettings
 from .schedules import build_schedule
 from .sensors import (
@@ -177,7 +178,7 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
 
     job = dg.define_asset_job(
         name=f"{pipeline}_job",
-        selection=dg.AssetSelection.groups(pipeline),
+        selection=dg.AssetSelection.assets(snapshot_key, mcps_key, sink_key),  # never the profile asset
         description=f"Ingest {loaded.recipe.source.type} into {loaded.sink_type} ({recipe_path.name}).",
         tags=_job_tags(pipeline, partitions),
         partitions_def=partitions,
@@ -185,6 +186,11 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
         executor_def=dg.in_process_executor,
     )
     parts = PipelineDefs(pipeline, assets=[snapshot, mcps, sink], jobs=[job])
+    if profiling_enabled(loaded):
+        profile, profile_job = build_profile_asset(loaded, snapshot_key, partitions, platform)
+        parts.assets.append(profile)
+        parts.jobs.append(profile_job)
+        parts.schedules += [s for s in [build_profile_schedule(loaded, profile_job, partitions)] if s is not None]
     schedule = build_schedule(loaded, job, partitions)
     if schedule is not None:
         parts.schedules.append(schedule)
@@ -200,13 +206,14 @@ def build_pipeline(loaded: LoadedRecipe, partitioned: bool = False) -> PipelineD
 
 
 def stage_reports(files: RunFiles, stages=STAGES) -> list[StageReport]:
-    return [StageReport.load(files.report(s)) for s in STAGES if s in stages and files.report(s).exists()]
+    return [StageReport.load(files.report(s)) for s in (*STAGES, "profile") if s in stages and files.report(s).exists()]
 
 
 def stages_run(loaded: LoadedRecipe, result: dg.ExecuteInProcessResult) -> set[str]:
     """The stages whose step started in this run (any other stage's report is an earlier run's)."""
     started = {event.step_key for event in result.all_events if event.is_step_start}
-    return {stage for stage, key in zip(STAGES, pipeline_asset_keys(loaded)) if key.to_python_identifier() in started}
+    keys = zip((*STAGES, "profile"), (*pipeline_asset_keys(loaded), profile_asset_key(loaded)))
+    return {stage for stage, key in keys if key.to_python_identifier() in started}
 
 
 INTERRUPTED = 130

@@ -9,15 +9,16 @@ from ..core.errors import RecipeError, first_line
 from ..core.recipe import LoadedRecipe
 
 
-def _status(loaded: LoadedRecipe) -> dg.DefaultScheduleStatus:
-    return dg.DefaultScheduleStatus[loaded.recipe.schedule.default_status]
-
-
 def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDefinition | None) -> dg.ScheduleDefinition | None:
     spec = loaded.recipe.schedule
     if spec is None:
         return None
-    name = f"{loaded.pipeline_name}_schedule"
+    return build_schedule_for(loaded, spec, job, partitions, name=f"{loaded.pipeline_name}_schedule", key="schedule")
+
+
+def build_schedule_for(loaded: LoadedRecipe, spec, job, partitions: dg.DynamicPartitionsDefinition | None, *, name: str,
+                       key: str) -> dg.ScheduleDefinition:
+    """A schedule from one of the recipe's schedule blocks (`key` names it in errors): `schedule`, `profiling_schedule`."""
     description = f"Runs {loaded.pipeline_name} on cron '{spec.cron}' ({spec.timezone}), from {loaded.path.name if loaded.path else 'the recipe'}."
     try:
         if partitions is None:
@@ -26,7 +27,7 @@ def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDe
                 job=job,
                 cron_schedule=spec.cron,
                 execution_timezone=spec.timezone,
-                default_status=_status(loaded),
+                default_status=dg.DefaultScheduleStatus[spec.default_status],
                 description=description,
             )
 
@@ -35,7 +36,7 @@ def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDe
             job=job,
             cron_schedule=spec.cron,
             execution_timezone=spec.timezone,
-            default_status=_status(loaded),
+            default_status=dg.DefaultScheduleStatus[spec.default_status],
             description=description + " One run per database partition.",
         )
         def every_database(context: dg.ScheduleEvaluationContext):
@@ -47,5 +48,5 @@ def build_schedule(loaded: LoadedRecipe, job, partitions: dg.DynamicPartitionsDe
 
         return every_database
     except dg.DagsterInvalidDefinitionError as exc:
-        raise RecipeError([f"{loaded.path}: schedule.cron: expected a cron expression Dagster accepts, found {spec.cron!r} "
+        raise RecipeError([f"{loaded.path}: {key}.cron: expected a cron expression Dagster accepts, found {spec.cron!r} "
                            f"({first_line(exc)})"]) from None

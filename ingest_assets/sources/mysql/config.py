@@ -8,6 +8,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ...core.patterns import AllowDenyPattern, DomainPatterns
 from ...core.plugin import PluginConfig, inert
+from ...core.profile import ProfilingConfig
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
@@ -48,12 +49,13 @@ class MySQLConfig(PluginConfig):
                                              "host and port at once; it replaces scheme, username, password and host_port.")
     domain: DomainPatterns = Field(default_factory=dict, description="Domain URN -> patterns over 'db.table' and database names.")
     convert_urns_to_lowercase: bool = Field(default=False, description="Lowercase every dataset URN, as DataHub does with this key.")
+    profiling: ProfilingConfig = Field(default_factory=ProfilingConfig, description="DataHub's profiling block: "
+                                       "datasetProfile per table, by the pipeline's own profile asset.")
+    profile_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Tables to profile, "
+                                              "matched against the dataset name.")
 
     # DataHub's keys for features this project does not have (or not in this source): accepted, and named in a
     # warning when set to anything that would have had an effect in DataHub.
-    profiling: dict[str, Any] = inert("profiling is not available yet; the run ingests schemas only",
-                                      default_factory=dict, when="enabled")
-    profile_pattern: AllowDenyPattern = inert("has no effect here: profiling is not available yet", default_factory=AllowDenyPattern)
     classification: dict[str, Any] = inert("classification has no effect here", default_factory=dict, when="enabled")
     include_usage_statistics: bool = inert("usage statistics have no effect here", default=False)
     usage_source: str = inert("has no effect here: usage statistics are not read", default="performance_schema")
