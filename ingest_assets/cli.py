@@ -27,7 +27,8 @@ def _error(message: str) -> None:
 
 def _progress_logging(debug: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[ingest] %(message)s"))
+    clear_line = "\r\x1b[2K" if sys.stderr.isatty() else ""  # over the progress line, in a terminal
+    handler.setFormatter(logging.Formatter(clear_line + "[ingest] %(message)s"))
     logger = logging.getLogger("ingest_assets")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
@@ -140,7 +141,8 @@ def cmd_ingest(args) -> int:
             stage_reports,
             stages_run,
         )
-        from .stages import state_store_for
+        from .stages import RunFiles, state_store_for
+        from .terminal_progress import TerminalProgress
 
         started = time.time()
         settings = IngestSettings(preview=args.preview, full_refresh=args.full_refresh, allow_mass_removal=args.allow_mass_removal)
@@ -153,7 +155,10 @@ def cmd_ingest(args) -> int:
         gc.enable()
     state = state_store_for(loaded)
     try:
-        with state.lease(loaded.pipeline_name), _dagster_quiet(args.debug):  # two CLI runs of one pipeline never overlap
+        base = settings.artifacts_base
+        progress_dir = None if "://" in base else RunFiles.for_pipeline(loaded.pipeline_name, Path(base) if base else None).directory
+        with state.lease(loaded.pipeline_name), \
+                TerminalProgress(progress_dir) if progress_dir else contextlib.nullcontext(), _dagster_quiet(args.debug):
             result = dg.materialize(
                 selection,
                 instance=instance,

@@ -2,6 +2,7 @@
 checked before extraction, Ctrl-C as exit 130, a report that starts with its summary, no Dagster banners."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,3 +143,52 @@ def test_a_sink_that_cannot_write_is_one_line_before_the_source_is_read(tmp_path
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == ["error: file sink: cannot create /proc/version: File exists"]
     assert "[ingest] snapshot" not in result.stderr
+
+
+def run_in_terminal(args: list[str], timeout: float = 120) -> str:
+    """The CLI with its stderr on a real pseudo-terminal, as a person runs it; what the terminal showed."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    cli = subprocess.Popen([str(Path(sys.executable).with_name("ingest-assets")), *args], stdout=subprocess.DEVNULL,
+                           stderr=slave, env=os.environ.copy())
+    os.close(slave)
+    shown, deadline = b"", time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the CLI closed the terminal
+                break
+            if not data:
+                break
+            shown += data
+        elif cli.poll() is not None:
+            break
+    cli.wait(timeout=10)
+    os.close(master)
+    assert cli.returncode == 0, shown.decode(errors="replace")
+    return shown.decode(errors="replace")
+
+
+def test_progress_in_a_terminal_and_none_in_a_pipe(tmp_path, shop_db, isolated_home):
+    with metadata_service(tmp_path) as svc:
+        proxy = FaultProxy(svc.url, share=0, slow=0.01)
+        proxy.forced = ["slow"] * 100_000  # the sink stage lasts a few seconds
+        try:
+            recipe = tmp_path / "rest.yml"
+            recipe.write_text(rest_recipe(shop_source(shop_db), proxy.url, "progress", "    mode: SYNC\n    max_threads: 1\n"))
+            shown = run_in_terminal(["ingest", "-c", str(recipe)])
+            status = [line for line in shown.replace("\r", "\n").splitlines() if "records read" in line]
+            assert status, shown
+            acknowledged = [int(re.search(r"MCPs acknowledged ([\d,]+)", line).group(1).replace(",", ""))
+                            for line in status if "MCPs acknowledged" in line]
+            assert acknowledged and acknowledged == sorted(acknowledged) and 0 < acknowledged[-1] <= 113
+            assert "MCPs built 113 " in status[-1]
+            proxy.forced = []
+            piped = run_cli("ingest", "-c", str(recipe), "--full-refresh")
+            assert piped.returncode == 0 and "records read" not in piped.stderr and "\x1b" not in piped.stderr
+        finally:
+            proxy.close()
