@@ -296,6 +296,17 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def cmd_consume(args) -> int:
+    """DataHub's MCP topic into the store or a DataHub server; a forwarding token comes from DATAHUB_GMS_TOKEN."""
+    from .consumer import consume
+
+    _progress_logging()
+    report = consume(args, os.environ.get("DATAHUB_GMS_TOKEN") or None)
+    for key in ("consumed", "applied", "failed", "batches committed"):
+        print(f"  {key:<20} {report.counts[key]:>10,}")
+    return EXIT_FAILURES if report.counts["failed"] else EXIT_OK
+
+
 def _state_store(args):
     from .store.state import StateStore
 
@@ -410,6 +421,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", default=None, help="SQLAlchemy URL (default INGEST_LITE_URL or ~/.ingest_assets/lite.db)")
     serve.add_argument("--max-body-mb", type=float, default=16.0, help="largest request body accepted (413 above it)")
     serve.set_defaults(func=cmd_serve)
+    consume = commands.add_parser("consume", help="apply DataHub's MCP topic on Kafka to the store or a DataHub server")
+    from .consumer import add_arguments as consume_arguments
+    consume_arguments(consume)
+    consume.set_defaults(func=cmd_consume)
     return top
 
 

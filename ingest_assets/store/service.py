@@ -3,7 +3,8 @@
 Teams without a DataHub server point the `datahub-rest` sink (or any DataHub emitter) at it:
 `GET /config`, `POST /aspects?action=ingestProposal|ingestProposalBatch`,
 `GET /aspects/{urn}?aspect=NAME&version=N`, `POST /aspects?action=getTimeseriesAspectValues` and
-`GET /entitiesV2/{urn}`. Aspects are answered keyed by DataHub's record class, as GMS keys them, so
+`GET /entitiesV2/{urn}`, and a Confluent-compatible schema registry for the Kafka path under
+`/schema-registry/api/` (`store.schema_registry`). Aspects are answered keyed by DataHub's record class, as GMS keys them, so
 DataHub's own `DataHubGraph` reads them. Errors are answered as GMS answers them
 (`{"exceptionClass", "message", "status"}`): 401 without the bearer token when one is configured, 413
 over the body limit, 422 for a proposal that does not validate, names an aspect GMS does not know, or
@@ -46,6 +47,7 @@ from .proposals import (
     parse_timeseries_query,
     plain_json,
 )
+from .schema_registry import RegistryError, SchemaRegistry, registry_error_response, registry_router
 from .service_contract import aspects_request_body, component_schemas
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -130,6 +132,10 @@ def create_app(store: LiteStore, token: str | None = None, max_body_bytes: int =
         return app.openapi_schema
 
     app.openapi = openapi
+    registry = SchemaRegistry(store.engine)  # the Kafka path's schemas, served as GMS serves its own
+    registry.register_datahub_subjects()
+    app.include_router(registry_router(registry))
+    app.add_exception_handler(RegistryError, registry_error_response)
 
     @app.exception_handler(RequestValidationError)
     async def bad_parameters(_request: Request, exc: RequestValidationError):
