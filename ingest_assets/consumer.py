@@ -251,6 +251,7 @@ class ProposalConsumer:
         self.consumer = Consumer({
             "bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest",
             "enable.auto.commit": False, "enable.auto.offset.store": False, "topic.metadata.refresh.interval.ms": 5000,
+            "queued.max.messages.kbytes": 8192,  # librdkafka prefetches up to 64 MB per partition by default
             "logger": client_logger(), **(consumer_config or {}),
         })
         try:

@@ -93,6 +93,8 @@ class SchemaRegistry:
         return schema_id, version
 
     def schema(self, schema_id: int) -> str:
+        if not 0 < schema_id < 2 ** 31:  # ids are 4 bytes in Confluent framing; a larger number would overflow the column
+            raise RegistryError(404, 40403, f"Schema {str(schema_id)[:40]} not found")
         with self.engine.connect() as connection:
             text = connection.execute(select(schemas_table.c.schema).where(schemas_table.c.id == schema_id)).scalar()
         if text is None:
