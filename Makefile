@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: install quickstart test
+.PHONY: install quickstart test system-packages
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -20,5 +20,8 @@ quickstart: install examples/shop.db
 	$(BIN)/ingest-assets ingest -c recipes/quickstart.yml
 	$(BIN)/ingest-assets lite ls
 
-test: install
+system-packages:
+	sh scripts/system-packages.sh
+
+test: install system-packages
 	$(BIN)/python -m pytest
