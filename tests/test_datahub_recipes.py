@@ -49,8 +49,7 @@ def test_inert_keys_set_to_something_warn_once_each_and_defaults_do_not():
                            "reporting": [{"type": "datahub"}], "failure_log": {"enabled": True}}, "r.yml")
     assert [line.split(":", 2)[1].strip() for line in loaded.notices] == [
         "datahub_api", "failure_log", "flags", "reporting", "source.config.auth_mode", "source.config.classification",
-        "source.config.include_usage_statistics", "source.config.profile_pattern", "source.config.profiling"]
-    assert "profiling is not available yet" in next(n for n in loaded.notices if "profiling:" in n)
+        "source.config.include_usage_statistics"]  # profiling and profile_pattern act for mysql (the profile asset)
     assert parse_recipe(mysql_recipe(profiling={"enabled": False, "max_workers": 4}), "r.yml").notices == []
 
 
@@ -76,7 +75,8 @@ def test_keys_datahub_rejects_stay_errors(config, expected):
 
 def test_a_typical_datahub_recipe_runs_unchanged(mariadb, tmp_path):
     """profiling, schema_pattern, domain, run_id, include_stored_procedures and a datahub_api block: exit 0, the run
-    stamped with the recipe's run_id, the domain on the matching database and table, one warning per inert key."""
+    stamped with the recipe's run_id, the domain on the matching database and table, the tables profiled, and one
+    warning for the key with no effect (datahub_api)."""
     db = mariadb.create("typical", [
         "CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(10, 2))",
         "CREATE TABLE notes (id INT PRIMARY KEY)",
@@ -105,7 +105,7 @@ sink:
 """)
     result = run_cli("ingest", "-c", str(recipe), env={"INGEST_ASSETS_HOME": str(tmp_path / "home")})
     assert result.returncode == 0, result.stderr + result.stdout
-    assert "source.config.profiling: profiling is not available yet" in result.stdout + result.stderr
+    assert "datahub_api: no DataHub API is needed here" in result.stdout + result.stderr
     records = json.loads(out.read_text())
     assert {r["systemMetadata"]["runId"] for r in records} == {"nightly-2026-12-02"}
     domains = {r["entityUrn"]: r["aspect"]["json"] for r in records if r["aspectName"] == "domains"}
@@ -114,6 +114,9 @@ sink:
     assert list(domains.values()) == [{"domains": ["urn:li:domain:sales"]}]  # the database's container, not notes
     assert next(iter(domains)).startswith("urn:li:container:")
     assert any(r["entityType"] == "dataJob" and r["entityUrn"].endswith(",refresh_orders)") for r in records)
+    profiles = json.loads(out.with_name("out.profile.json").read_text())
+    assert {p["entityUrn"] for p in profiles if p["aspectName"] == "datasetProfile"} == {
+        orders, f"urn:li:dataset:(urn:li:dataPlatform:mysql,{db}.notes,PROD)"}
 
 
 def test_convert_urns_to_lowercase_lowercases_every_dataset_urn(mariadb, tmp_path):
