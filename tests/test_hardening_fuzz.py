@@ -14,7 +14,7 @@ from schemathesis import GenerationMode, openapi
 
 from .rest_service import metadata_service
 
-EXAMPLES_PER_OPERATION_AND_MODE = 100
+EXAMPLES_PER_OPERATION_AND_MODE = 50  # per operation and mode: about 10 s in all, every operation reached
 TIME_BOUND_SECONDS = 60
 
 
@@ -45,6 +45,6 @@ def test_fuzzing_the_published_contract_finds_no_server_error(tmp_path):
         elapsed = time.monotonic() - started
         assert svc.proc.poll() is None, "the service died under fuzzing"
     print(f"fuzzed {sent} requests over {len(operations)} operations in {elapsed:.1f} s: {len(server_errors)} server errors")
-    assert sent >= len(operations) * 50
+    assert sent >= len(operations) * 25
     assert server_errors == [], "\n".join(server_errors[:20])
     assert elapsed < TIME_BOUND_SECONDS
