@@ -4,16 +4,16 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from ...core.patterns import AllowDenyPattern, DomainPatterns
-from ...core.plugin import PluginConfig, inert
+from ...core.plugin import inert
 from ...core.profile import ProfilingConfig
+from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
 
-class MySQLConfig(PluginConfig):
+class MySQLConfig(SQLCommonKeys):
     """DataHub's mysql recipe keys (plus TLS keys that DataHub users put under options.connect_args)."""
 
     host_port: str = Field(default="localhost:3306", description="host:port of the server.")
@@ -36,19 +36,12 @@ class MySQLConfig(PluginConfig):
     database_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern)
     table_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.table'.")
     view_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.view'.")
-    include_tables: bool = True
-    include_views: bool = True
-    include_view_lineage: bool = True
-    include_view_column_lineage: bool = True
     include_system_databases: bool = Field(default=False, description="Also read mysql, information_schema, performance_schema and sys.")
     include_stored_procedures: bool = Field(default=True, description="Stored procedures as dataJobs under a dataFlow per database.")
     procedure_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.procedure'.")
-    env: str = "PROD"
-    platform_instance: str | None = None
     sqlalchemy_uri: SecretStr | None = Field(default=None, description="A SQLAlchemy URL naming driver, user, password, "
                                              "host and port at once; it replaces scheme, username, password and host_port.")
     domain: DomainPatterns = Field(default_factory=dict, description="Domain URN -> patterns over 'db.table' and database names.")
-    convert_urns_to_lowercase: bool = Field(default=False, description="Lowercase every dataset URN, as DataHub does with this key.")
     profiling: ProfilingConfig = Field(default_factory=ProfilingConfig, description="DataHub's profiling block: "
                                        "datasetProfile per table, by the pipeline's own profile asset.")
     profile_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Tables to profile, "
@@ -56,14 +49,11 @@ class MySQLConfig(PluginConfig):
 
     # DataHub's keys for features this project does not have (or not in this source): accepted, and named in a
     # warning when set to anything that would have had an effect in DataHub.
-    classification: dict[str, Any] = inert("classification has no effect here", default_factory=dict, when="enabled")
     include_usage_statistics: bool = inert("usage statistics have no effect here", default=False)
     usage_source: str = inert("has no effect here: usage statistics are not read", default="performance_schema")
     usage: dict[str, Any] = inert("has no effect here: usage statistics are not read", default_factory=dict)
     email_domain: str | None = inert("has no effect here: usage statistics are not read")
-    incremental_lineage: bool = inert("has no effect here: lineage is sent whole, and only when it changed", default=False)
     include_table_location_lineage: bool = inert("has no effect here: MySQL tables have no storage location", default=True)
-    use_file_backed_cache: bool = inert("has no effect here: memory stays bounded without it", default=True)
     auth_mode: Literal["PASSWORD", "AWS_IAM"] = inert("AWS IAM authentication has no effect here; the password is used",
                                                       default="PASSWORD")
     aws_config: dict[str, Any] = inert("has no effect here: AWS IAM authentication is not available", default_factory=dict)
@@ -106,10 +96,5 @@ class MySQLConfig(PluginConfig):
     @field_validator("sqlalchemy_uri")
     @classmethod
     def _a_sqlalchemy_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            try:
-                make_url(value.get_secret_value())
-            except (ArgumentError, ValueError):
-                raise ValueError("a SQLAlchemy URL such as 'mysql+pymysql://user:password@host:3306'") from None
-        return value
+        return checked_sqlalchemy_url(value, "mysql+pymysql://user:password@host:3306")
 

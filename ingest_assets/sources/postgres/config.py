@@ -4,10 +4,10 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
 from ...core.patterns import AllowDenyPattern, DomainPatterns
-from ...core.plugin import PluginConfig, inert
+from ...core.plugin import inert
+from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url
 
 SYSTEM_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
 """Databases DataHub never lists, whatever database_pattern says (templates, and AWS RDS's own)."""
@@ -15,7 +15,7 @@ SYSTEM_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
 _USAGE = "has no effect here: usage statistics are not read"
 
 
-class PostgresConfig(PluginConfig):
+class PostgresConfig(SQLCommonKeys):
     """DataHub's postgres recipe keys; TLS goes through `options.connect_args` (sslmode, sslrootcert, ...) as in DataHub."""
 
     host_port: str = Field(default="localhost:5432", description="host:port of the server.")
@@ -34,27 +34,17 @@ class PostgresConfig(PluginConfig):
                                              description="Matched against the schema name.")
     table_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.schema.table'.")
     view_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.schema.view'.")
-    include_tables: bool = True
-    include_views: bool = True
-    include_view_lineage: bool = True
-    include_view_column_lineage: bool = True
     include_stored_procedures: bool = Field(default=True, description="Stored procedures as dataJobs under a dataFlow per schema.")
     procedure_pattern: AllowDenyPattern = Field(default_factory=AllowDenyPattern, description="Matched against 'db.schema.procedure'.")
-    env: str = "PROD"
-    platform_instance: str | None = None
     domain: DomainPatterns = Field(default_factory=dict, description="Domain URN -> patterns over 'db.schema.table', "
                                    "'db.schema' and database names.")
-    convert_urns_to_lowercase: bool = Field(default=False, description="Lowercase every dataset URN, as DataHub does with this key.")
 
     # DataHub's keys for features this project does not have: accepted, and named in a warning when set to
     # anything that would have had an effect in DataHub.
     profiling: dict[str, Any] = inert("profiling is not available yet; the run ingests schemas only",
                                       default_factory=dict, when="enabled")
     profile_pattern: AllowDenyPattern = inert("has no effect here: profiling is not available yet", default_factory=AllowDenyPattern)
-    classification: dict[str, Any] = inert("classification has no effect here", default_factory=dict, when="enabled")
-    incremental_lineage: bool = inert("has no effect here: lineage is sent whole, and only when it changed", default=False)
     include_table_location_lineage: bool = inert("has no effect here: PostgreSQL tables have no storage location", default=True)
-    use_file_backed_cache: bool = inert("has no effect here: memory stays bounded without it", default=True)
     auth_mode: Literal["PASSWORD", "AWS_IAM"] = inert("AWS IAM authentication has no effect here; the password is used",
                                                       default="PASSWORD")
     aws_config: dict[str, Any] = inert("has no effect here: AWS IAM authentication is not available", default_factory=dict)
@@ -91,12 +81,7 @@ class PostgresConfig(PluginConfig):
     @field_validator("sqlalchemy_uri")
     @classmethod
     def _a_sqlalchemy_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            try:
-                make_url(value.get_secret_value())
-            except (ArgumentError, ValueError):
-                raise ValueError("a SQLAlchemy URL such as 'postgresql+psycopg2://user:password@host:5432/db'") from None
-        return value
+        return checked_sqlalchemy_url(value, "postgresql+psycopg2://user:password@host:5432/db")
 
     def url(self, database: str | None = None) -> URL:
         """The server to connect to, on `database` (else the configured or initial one); `sqlalchemy_uri` wins as in DataHub."""
