@@ -1,11 +1,11 @@
 """The catalog queries over `information_schema`, and the streams that fetch them in the background."""
 
-import queue
 import re
-import threading
 from typing import TYPE_CHECKING
 
 import pymysql
+
+from ..row_stream import SortedRowStream
 
 if TYPE_CHECKING:
     from .source import MySQLSource
@@ -115,104 +115,37 @@ def _databases_with_foreign_keys(source: "MySQLSource", connection, databases: l
     return [r[0] for r in source._query(_fk_schemas_sql(len(databases)), tuple(databases), connection=connection)]
 
 
-_END = object()
 _CHUNK = 2000
 
 
-class _Stream:
-    """One catalog query fetched in chunks by a background thread, on `connection` or a connection of its own.
-
-    The server works on every stream at once; a bounded queue keeps at most a few chunks in memory.
-    `peek()`/`take(key)` let the merge-join pull the rows of one (schema, table) at a time.
-    """
+class _Stream(SortedRowStream):
+    """One catalog query fetched in chunks by a background thread, on `connection` or a connection of its own
+    (a server-side cursor: the rows arrive as the server produces them)."""
 
     def __init__(self, source: "MySQLSource", query, prepare=None, chunk: int = _CHUNK, ahead: int = 4, connection=None):
+        super().__init__(prepare, ahead)
         self._connection = connection
-        self._prepare = prepare
         self._chunk = chunk
-        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
-        self._rows: list = []
-        self._index = 0
-        self._done = False
         self._source = source
         self._query = query
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self.start()
 
-    def _run(self) -> None:
+    def _produce(self) -> None:
+        connection = self._connection or self._source.connect()
         try:
-            connection = self._connection or self._source.connect()
+            sql, params = self._query
+            cursor = connection.cursor(pymysql.cursors.SSCursor)
+            self._source.sent(1)
+            cursor.execute(sql, tuple(params))
             try:
-                sql, params = self._query
-                cursor = connection.cursor(pymysql.cursors.SSCursor)
-                self._source.sent(1)
-                cursor.execute(sql, tuple(params))
-                try:
-                    while not self._stop.is_set():
-                        chunk = cursor.fetchmany(self._chunk)
-                        if not chunk:
-                            break
-                        if self._prepare is not None:
-                            chunk = self._prepare(chunk)
-                        if chunk:
-                            self._queue.put(chunk)
-                    if self._prepare is not None and not self._stop.is_set():
-                        self._queue.put(self._prepare(None))
-                finally:
-                    cursor.close()
+                while not self.stopped:
+                    chunk = cursor.fetchmany(self._chunk)
+                    if not chunk:
+                        break
+                    self._deliver(chunk)
             finally:
-                connection.close()
-            self._queue.put(_END)
-        except BaseException as exc:  # handed to the consumer, which raises it in the main thread
-            self._queue.put(exc)
+                cursor.close()
+        finally:
+            connection.close()
 
-    def _next_chunk(self) -> bool:
-        item = self._queue.get()
-        if item is _END:
-            self._done = True
-            return False
-        if isinstance(item, BaseException):
-            self._done = True
-            raise item
-        self._rows, self._index = item, 0
-        return True
-
-    def peek(self):
-        while self._index >= len(self._rows):
-            if self._done or not self._next_chunk():
-                return None
-        return self._rows[self._index]
-
-    def take(self, key: tuple[str, str]) -> list:
-        """The rows for table `key`, skipping rows of tables that sort before it (gone meanwhile)."""
-        found = []
-        while True:
-            row = self.peek()
-            if row is None:
-                return found
-            row_key = (row[0], row[1])
-            if row_key > key:
-                return found
-            self._index += 1
-            if row_key == key:
-                found.append(row)
-
-    def close(self) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:
-                self._queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-
-
-class _NoRows:
-    """Stands in for a stream that has nothing to say (no database in scope has foreign keys)."""
-
-    def take(self, key: tuple[str, str]) -> list:
-        return []
-
-    def close(self) -> None:
-        pass
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ...core.records import Location, ProcedureFlowRecord, ProcedureRecord
-from .catalog import _in_list, _NoRows, _Stream
+from ..row_stream import NoRows
+from .catalog import _in_list, _Stream
 
 if TYPE_CHECKING:
     from .source import MySQLSource
@@ -51,13 +52,13 @@ def routines_fingerprint_sql(n: int) -> str:
     )
 
 
-def open_routines(source: "MySQLSource", databases: list[str]) -> _Stream | _NoRows:
+def open_routines(source: "MySQLSource", databases: list[str]) -> _Stream | NoRows:
     """The ROUTINES stream of `databases`, on a connection of its own; nothing to read when none holds a procedure.
 
     A row holds a whole body: small chunks keep the read-ahead to a few megabytes.
     """
     if not databases:
-        return _NoRows()
+        return NoRows()
     return _Stream(source, (routines_sql(len(databases)), list(databases)), chunk=50, ahead=4)
 
 
@@ -66,14 +67,14 @@ def _text(value) -> str | None:
 
 
 def procedure_records(
-    routines: _Stream | _NoRows, location: Location, database: str, wanted: Callable[[str, str], bool], report,
+    routines: _Stream | NoRows, location: Location, database: str, wanted: Callable[[str, str], bool], report,
 ) -> Iterator[ProcedureFlowRecord | ProcedureRecord]:
     """The flow and the procedures of `database` that `wanted` admits, from the ROUTINES stream.
 
     Rows of databases that sort before it are passed over (none are asked for twice). The flow goes
     out before the first wanted procedure, and not at all without one, as DataHub does.
     """
-    if isinstance(routines, _NoRows):
+    if isinstance(routines, NoRows):
         return
     mine = database.encode("utf-8")
     flow = False

@@ -44,6 +44,7 @@ from ...core.records import (
     ScopeRecord,
     TableRef,
 )
+from ..row_stream import NoRows
 from .catalog import (
     _KEY,
     _NULL,
@@ -52,7 +53,6 @@ from .catalog import (
     _databases_with_foreign_keys,
     _foreign_keys_sql,
     _in_list,
-    _NoRows,
     _objects_sql,
     _Stream,
     _unpack_columns,
@@ -249,7 +249,7 @@ class MySQLSource(Source):
 
     def extract(self) -> Iterator[ContainerRecord | DatasetRecord | ScopeRecord]:
         connection = self.connect()  # SCHEMATA, then the foreign-key check, then COLUMNS
-        streams: dict[str, _Stream | _NoRows] = {}
+        streams: dict[str, _Stream | NoRows] = {}
         try:
             databases = self.databases(connection)
             if self.only_database is not None:
@@ -267,7 +267,7 @@ class MySQLSource(Source):
             # a COLUMNS row holds a whole table: small chunks keep the read-ahead to a few megabytes
             streams["columns"] = _Stream(self, (_columns_sql(n, mariadb), params), chunk=250, connection=connection)
             connection = None  # the columns stream closes it
-            streams["foreign_keys"] = _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else _NoRows()
+            streams["foreign_keys"] = _Stream(self, (_foreign_keys_sql(len(having)), having)) if having else NoRows()
             streams["routines"] = open_routines(self, [d for d in databases if d in self._holding_procedures])
             with self._driver_errors():
                 yield from self._merge(databases, self._location(), streams)
