@@ -9,11 +9,11 @@ state never advances past what the topic holds.
 
 from pydantic import Field, field_validator
 
-from ..core.errors import SinkFailure
 from ..core.mcp_avro import MCE_TOPIC, MCP_TOPIC
-from ..core.plugin import PluginConfig, Sink, inert
+from ..core.plugin import PluginConfig, inert
 from ..emitter import EmitError
 from ..emitter_kafka import KafkaEmitter
+from .emitting import EmittingSink
 
 MCP_ROUTE, MCE_ROUTE = "MetadataChangeProposal", "MetadataChangeEvent"
 
@@ -61,57 +61,19 @@ class KafkaSinkConfig(PluginConfig):
         return value
 
 
-class KafkaSink(Sink):
+class KafkaSink(EmittingSink):
     config_model = KafkaSinkConfig
     config: KafkaSinkConfig
     emitter: KafkaEmitter | None = None
+    stops_on = (EmitError,)  # the broker became unusable while the producer's queue was full: fatal is set
+    confirmed = "delivered"
 
-    def __init__(self, config: KafkaSinkConfig, report):
-        super().__init__(config, report)
-        self._ack = lambda mcp: None
-
-    def check(self) -> None:
+    def new_emitter(self) -> KafkaEmitter:
         c = self.config.connection
-        self.emitter = KafkaEmitter(c.bootstrap, c.schema_registry_url, topic=self.config.topic_routes[MCP_ROUTE],
-                                    schema_registry_config=c.schema_registry_config, producer_config=c.producer_config,
-                                    timeout_sec=c.client_timeout_seconds, on_result=self._on_result)
-        self.emitter.test_connection()
+        return KafkaEmitter(c.bootstrap, c.schema_registry_url, topic=self.config.topic_routes[MCP_ROUTE],
+                            schema_registry_config=c.schema_registry_config, producer_config=c.producer_config,
+                            timeout_sec=c.client_timeout_seconds, on_result=self.on_result)
 
-    def _on_result(self, mcps, error: str | None) -> None:
-        """One poll's delivery reports: the delivered are acknowledged and made durable together."""
-        if error is None:
-            for mcp in mcps:
-                self._ack(mcp)
-            flush = getattr(self._ack, "flush", None)
-            if flush is not None:
-                flush()
-            return
-        for mcp in mcps:
-            self.report.fail(f"{mcp.entity_urn} {mcp.aspect_name}: {error}")
-
-    def write(self, mcps, ack) -> None:
-        self._ack = ack
-        emitter = self.emitter  # opened by check(), which the sink stage calls first
-        sent = 0
-        try:
-            for mcp in mcps:
-                if emitter.fatal:
-                    break
-                try:
-                    emitter.emit(mcp)
-                except EmitError:  # the broker became unusable while the producer's queue was full: fatal is set
-                    break
-                sent += 1
-            emitter.flush()
-        finally:
-            stats = emitter.stats
-            self.report.count("messages produced", stats.requests)
-            self.report.count("bytes sent", stats.bytes_sent)
-            if stats.failed:
-                self.report.count("failed", stats.failed)
-        if emitter.fatal:
-            raise SinkFailure(f"{emitter.fatal}; the run stopped after {sent:,} MCPs read, {stats.acknowledged:,} delivered")
-
-    def close(self) -> None:
-        if self.emitter is not None:
-            self.emitter.close()
+    def count_stats(self, stats) -> None:
+        self.report.count("messages produced", stats.requests)
+        super().count_stats(stats)

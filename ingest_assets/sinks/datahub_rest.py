@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from ..core.errors import SinkFailure
-from ..core.plugin import PluginConfig, Sink
+from ..core.plugin import PluginConfig
 from ..emitter import DEFAULT_MAX_BATCH_BYTES, DEFAULT_RETRY_STATUS_CODES, RestEmitter
+from .emitting import EmittingSink
 
 
 class RestSinkConfig(PluginConfig):
@@ -44,16 +44,12 @@ class RestSinkConfig(PluginConfig):
         return None if value in ("", None) else value
 
 
-class RestSink(Sink):
+class RestSink(EmittingSink):
     config_model = RestSinkConfig
     config: RestSinkConfig
     emitter: RestEmitter | None = None
 
-    def __init__(self, config: RestSinkConfig, report):
-        super().__init__(config, report)
-        self._ack = lambda mcp: None
-
-    def _emitter(self) -> RestEmitter:
+    def new_emitter(self) -> RestEmitter:
         c = self.config
         return RestEmitter(
             c.server, c.token, mode=c.mode, timeout_sec=c.timeout_sec, retry_max_times=c.retry_max_times,
@@ -61,49 +57,12 @@ class RestSink(Sink):
             retry_backoff_max_seconds=c.retry_backoff_max_seconds, max_threads=c.max_threads,
             max_per_batch=c.max_per_batch, max_batch_bytes=c.max_batch_bytes,
             disable_ssl_verification=c.disable_ssl_verification, ca_certificate_path=c.ca_certificate_path,
-            extra_headers=c.extra_headers, on_result=self._on_result,
+            extra_headers=c.extra_headers, on_result=self.on_result,
         )
 
-    def check(self) -> None:
-        self.emitter = self._emitter()
-        self.emitter.test_connection()
-
-    def _on_result(self, mcps, error: str | None) -> None:
-        """One request's outcome. Its acknowledgements are made durable together (the sink stage's `ack.flush`,
-        when it has one), so a run killed later re-sends none of what this request delivered."""
-        if error is None:
-            for mcp in mcps:
-                self._ack(mcp)
-            flush = getattr(self._ack, "flush", None)
-            if flush is not None:
-                flush()
-            return
-        for mcp in mcps:
-            self.report.fail(f"{mcp.entity_urn} {mcp.aspect_name}: {error}")
-
-    def write(self, mcps, ack) -> None:
-        self._ack = ack
-        emitter = self.emitter  # opened by check(), which the sink stage calls first
-        sent = 0
-        try:
-            for mcp in mcps:
-                if emitter.fatal:
-                    break
-                emitter.emit(mcp)
-                sent += 1
-            emitter.flush()
-        finally:
-            stats = emitter.stats
-            self.report.count("requests", stats.requests)
-            self.report.count("retries", stats.retries)
-            self.report.count("bytes sent", stats.bytes_sent)
-            if stats.splits:
-                self.report.count("batches split (413)", stats.splits)
-            if stats.failed:
-                self.report.count("failed", stats.failed)
-        if emitter.fatal:
-            raise SinkFailure(f"{emitter.fatal}; the run stopped after {sent:,} MCPs read, {stats.acknowledged:,} acknowledged")
-
-    def close(self) -> None:
-        if self.emitter is not None:
-            self.emitter.close()
+    def count_stats(self, stats) -> None:
+        self.report.count("requests", stats.requests)
+        self.report.count("retries", stats.retries)
+        if stats.splits:
+            self.report.count("batches split (413)", stats.splits)
+        super().count_stats(stats)
