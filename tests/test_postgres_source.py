@@ -172,3 +172,23 @@ def test_connection_failures_are_one_line_exit_2(case, write_recipe, tmp_path):
 ])
 def test_native_types_as_datahub_spells_and_classifies_them(format_type, kind, expected):
     assert native_type(format_type, kind) == expected
+
+
+def test_views_are_read_a_page_at_a_time(postgres):
+    """pg_get_viewdef locks every view it prints until its statement ends: a catalog with more views than the
+    server's lock table holds is read in pages, each one statement, none lost or read twice."""
+    from ingest_assets.sources.postgres.catalog import VIEWS
+    from ingest_assets.sources.postgres.copy_stream import PagedCopyStream
+
+    db = postgres.create("paged", ["CREATE SCHEMA a", "CREATE SCHEMA b", "CREATE TABLE a.t (id int)"]
+                         + [f"CREATE VIEW {schema}.v{i} AS SELECT id FROM a.t" for schema in "ab" for i in range(4)])
+    statements = []
+    stream = PagedCopyStream(lambda: connect(db), VIEWS, {"schemas": ["a", "b"]}, 3, lambda: statements.append(1))
+    try:
+        rows = []
+        while (row := stream.peek()) is not None:
+            rows += stream.take((row[0], row[1]))
+    finally:
+        stream.close()
+    assert [(r[0], r[1]) for r in rows] == [(s, f"v{i}") for s in "ab" for i in range(4)]
+    assert len(statements) == 3  # 8 views, 3 a page

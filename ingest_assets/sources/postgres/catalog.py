@@ -75,6 +75,10 @@ GROUP BY n.nspname, c.relname, con.oid, con.conname, rn.nspname, rc.relname
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C", con.conname
 """
 
+VIEWS_PER_STATEMENT = 1000
+"""Views read per statement: `pg_get_viewdef` locks each view it prints until the statement ends, and the server's
+lock table (max_locks_per_transaction x max_connections, 6,400 by default) must hold them all."""
+
 VIEWS = f"""
 SELECT n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid),
   coalesce((
@@ -97,7 +101,11 @@ SELECT n.nspname, c.relname, c.relkind, pg_catalog.pg_get_viewdef(c.oid),
    JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('v', 'm') AND n.nspname = ANY (%(schemas)s)
+WHERE c.oid IN (
+  SELECT pc.oid FROM pg_catalog.pg_class pc JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+  WHERE pc.relkind IN ('v', 'm') AND pn.nspname = ANY (%(schemas)s)
+    AND (pn.nspname COLLATE "C", pc.relname COLLATE "C") > (%(after_schema)s COLLATE "C", %(after_name)s COLLATE "C")
+  ORDER BY pn.nspname COLLATE "C", pc.relname COLLATE "C" LIMIT %(page_size)s)
 ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"
 """
 

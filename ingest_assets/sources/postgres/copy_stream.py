@@ -30,6 +30,8 @@ class _RowWriter:
         self._stream = stream
         self._partial = b""
         self._rows: list = []
+        self.count = 0
+        self.last: tuple | None = None
 
     def write(self, data: bytes) -> None:
         if self._stream.stopped:
@@ -39,7 +41,9 @@ class _RowWriter:
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
         for line in lines:
-            self._rows.append(tuple(_field(f) for f in line.decode("utf-8").split("\t")))
+            self.last = tuple(_field(f) for f in line.decode("utf-8").split("\t"))
+            self._rows.append(self.last)
+        self.count += len(lines)
         if len(self._rows) >= self._stream._chunk:
             self.flush()
 
@@ -74,4 +78,35 @@ class CopyStream(SortedRowStream):
             connection.close()
 
 
-__all__ = ["CopyStream", "NoRows"]
+class PagedCopyStream(CopyStream):
+    """`query` run page by page, each page the `page_size` rows after the last one read (its first two fields),
+    one statement a page: for catalog functions that lock what they read. `pg_get_viewdef` holds a lock on each
+    view until its statement ends, and one statement over the 5,000 views of a 50,000-table catalog runs out of
+    the server's lock table ("out of shared memory"). `query` takes `%(after_schema)s`, `%(after_name)s` and
+    `%(page_size)s` besides `params`."""
+
+    def __init__(self, open_connection: Callable, query: str, params: dict, page_size: int, count: Callable[[], None],
+                 prepare: Callable[[list | None], list] | None = None, chunk: int = 500, ahead: int = 4):
+        self._query, self._params, self._page_size = query, params, page_size
+        super().__init__(open_connection, "", count, prepare, chunk, ahead)
+
+    def _produce(self) -> None:
+        connection = self._open_connection()
+        try:
+            after = ("", "")
+            while not self.stopped:
+                writer = _RowWriter(self)
+                with connection.cursor() as cursor:
+                    sql = cursor.mogrify(self._query, {**self._params, "page_size": self._page_size,
+                                                       "after_schema": after[0], "after_name": after[1]})
+                    self._count()
+                    cursor.copy_expert(f"COPY ({sql.decode('utf-8')}) TO STDOUT", writer, size=65536)
+                writer.flush()
+                if writer.count < self._page_size:
+                    return
+                after = writer.last[:2]
+        finally:
+            connection.close()
+
+
+__all__ = ["CopyStream", "NoRows", "PagedCopyStream"]

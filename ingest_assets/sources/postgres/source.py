@@ -37,9 +37,20 @@ from ...core.records import (
     ScopeRecord,
     TableRef,
 )
-from .catalog import FIELD, FINGERPRINT, FOREIGN_KEYS, LIST_DATABASES, PROCEDURES, RELATIONS, SCHEMAS, VIEWS, unpack_columns
+from .catalog import (
+    FIELD,
+    FINGERPRINT,
+    FOREIGN_KEYS,
+    LIST_DATABASES,
+    PROCEDURES,
+    RELATIONS,
+    SCHEMAS,
+    VIEWS,
+    VIEWS_PER_STATEMENT,
+    unpack_columns,
+)
 from .config import SYSTEM_DATABASES, PostgresConfig
-from .copy_stream import CopyStream, NoRows
+from .copy_stream import CopyStream, NoRows, PagedCopyStream
 from .procedures import procedure_records
 from .types import native_type
 from .views import add_view, prepare_view
@@ -215,7 +226,8 @@ class PostgresSource(Source):
                     return []
                 wanted = lambda schema, name: self._wanted(database, schema, name, True)  # noqa: E731
                 return [(r[0], r[1], prepare_view(r, database, wanted, cfg.include_view_lineage)) for r in rows]
-            streams["views"] = CopyStream(own_connection, bound(VIEWS), self.sent, prepare=prepared, chunk=50, ahead=8)
+            streams["views"] = PagedCopyStream(own_connection, VIEWS, {"schemas": schemas}, VIEWS_PER_STATEMENT, self.sent,
+                                               prepare=prepared, chunk=50, ahead=8)
         else:
             streams["views"] = NoRows()
         streams["foreign_keys"] = CopyStream(own_connection, bound(FOREIGN_KEYS), self.sent)
