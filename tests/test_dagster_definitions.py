@@ -98,10 +98,11 @@ def test_a_run_passes_its_checks_and_tells_its_story(tmp_path, shop_db, write_re
     assert mcps["count: entities dataset"].value == 15
     assert sink["count: acknowledged"].value == mcps["count: mcps"].value
     assert sink["bytes_sent"].value == 0  # the embedded store counts no bytes; the file sink does (below)
-    durations = sink["duration per stage"].value
-    assert all(f"| {stage} |" in durations for stage in ("snapshot", "mcps", "sink"))
     summary = sink["summary"].value
-    assert summary.startswith("## shop: sqlite → datahub-lite") and "### snapshot" in summary and "### sink" in summary
+    assert summary.startswith("## shop: sqlite → datahub-lite")
+    assert all(f"| {stage} |" in summary for stage in ("snapshot", "mcps", "sink"))
+    assert not any(key.startswith("count: aspects dataset/") for key in mcps), "per-aspect counts are the table's rows"
+    assert {"report", "duration per stage", "warning details"}.isdisjoint(sink)
     for meta in (snapshot, mcps, sink):
         assert "s3cr3t-tag-value" not in json.dumps({k: str(v.value) for k, v in meta.items()})
     assert sink["recipe"].value["sink"]["type"] == "datahub-lite"
@@ -218,3 +219,22 @@ def test_recipe_definitions_for_a_file_or_a_directory_and_one_process_per_run(tm
     assert {"one_job", "two_job"} <= {j.name for j in both.resolve_all_job_defs()}
     implicit = both.resolve_implicit_global_asset_job_def()  # what the UI's "Materialize" runs
     assert implicit.executor_def is dg.in_process_executor
+
+
+def test_the_recipe_in_metadata_is_as_it_was_read_with_secrets_masked(tmp_path, shop_db, write_recipe, monkeypatch):
+    monkeypatch.setenv("SHOP_DB_FOR_METADATA", str(shop_db))
+    monkeypatch.setenv("LITE_TOKEN", "s3cr3t-in-env")
+    recipe = f"""pipeline_name: shop
+source:
+  type: sqlite
+  config: {{path: "${{SHOP_DB_FOR_METADATA}}", database: "${{SHOP_NAME:-shop}}"}}
+sink:
+  type: file
+  config: {{filename: "{tmp_path / 'out.json'}"}}
+run_id: "${{LITE_TOKEN}}"
+"""
+    result = dg.materialize(build_pipeline(load_recipe(write_recipe(recipe))).assets,
+                            resources={"ingest": IngestSettings(artifacts_dir=str(tmp_path / "artifacts"))})
+    shown = result.asset_materializations_for_node("shop__snapshot")[0].metadata["recipe"].value
+    assert shown["source"]["config"] == {"path": str(shop_db), "database": "shop"}  # ${VAR}s resolved
+    assert "s3cr3t-in-env" not in json.dumps(shown)  # a value from a variable whose name looks secret stays masked

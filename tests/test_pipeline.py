@@ -61,7 +61,7 @@ def test_materialize_quickstart_end_to_end(tmp_path, shop_db, monkeypatch):
     sink_meta = result.asset_materializations_for_node("quickstart__datahub_lite")[0].metadata
     sent = sink_meta["count: acknowledged"].value
     assert sent == sum(1 for _ in files.mcps.open()) and sent > 100
-    assert "### sink" in sink_meta["report"].value
+    assert "| sink |" in sink_meta["summary"].value
     assert mcps_meta["recipe"].value["pipeline_name"] == "quickstart"
     store = LiteStore(f"sqlite:///{tmp_path / 'lite.db'}")
     entities, aspects = store.count()

@@ -153,6 +153,10 @@ class LoadedRecipe:
     def redacted(self) -> dict:
         return secrets.redact_obj(self.raw)
 
+    def as_read(self) -> dict:
+        """The recipe as this run read it: `${VAR}`s resolved, secrets masked."""
+        return secrets.redact_obj(_expand(self.raw, "", []))
+
 
 class _ExpansionBudget:
     """What expanding one recipe may still build: aliases share nodes in the YAML, expansion copies them."""

@@ -103,7 +103,6 @@ def _run_stage(context: dg.AssetExecutionContext, ingest: IngestSettings, recipe
             previous = checks.previous_datasets(context.instance, context.asset_key, partition)
             results.append(checks.snapshot_not_empty_check(report, previous, ingest.allow_empty))
         metadata = stage_metadata(report, loaded, before, partition)
-        metadata["report"] = dg.MetadataValue.md(report.markdown())
         yield dg.MaterializeResult(metadata=metadata, check_results=results)
 
 

@@ -1,8 +1,8 @@
-"""Materialization metadata a person reads in the Dagster UI: the story of one stage of one run.
+"""Materialization metadata a person reads at a glance in the Dagster UI: the story of one stage of one run.
 
-Every count becomes an integer entry (the UI plots those across runs); aspects per entity type
-become a table; warnings and failures are listed with their context; the reports of the stages
-so far give durations per stage and a Markdown summary; the recipe is attached with secrets masked.
+Each figure once: the counts as integer entries (the UI plots those across runs), the MCPs per entity type
+and aspect as one table (not also as thirty integers), one Markdown summary (the stages' durations, their
+warnings and failures), and the recipe as it was read, its `${VAR}`s resolved and its secrets masked.
 """
 
 import dagster as dg
@@ -58,14 +58,24 @@ def summary_markdown(loaded: LoadedRecipe, reports: list[StageReport], partition
     title = f"## {loaded.pipeline_name}: {loaded.recipe.source.type} → {loaded.sink_type}"
     if partition:
         title += f" (database {partition})"
-    parts = [title, "", "#### Duration per stage", "", durations_markdown(reports), ""]
-    parts += [r.markdown() for r in reports]
+    parts = [title, "", durations_markdown(reports)]
+    for report in reports:
+        if report.warning_count:
+            parts += ["", _listed(f"Warnings of {report.stage}", report.warnings, report.warning_count)]
+        if report.failure_count:
+            parts += ["", _listed(f"Failures of {report.stage}", report.failures, report.failure_count)]
     return "\n".join(parts)
+
+
+def _per_aspect(key: str) -> bool:
+    """`aspects dataset/schemaMetadata`: a row of the table, not an entry of its own."""
+    return key.startswith("aspects ") and "/" in key
 
 
 def stage_metadata(report: StageReport, loaded: LoadedRecipe, earlier: list[StageReport], partition: str | None = None) -> dict:
     """Metadata of one stage's materialization; `earlier` holds this run's reports of the stages before it."""
-    meta: dict = {f"count: {key}": dg.MetadataValue.int(int(value)) for key, value in sorted(report.counts.items())}
+    meta: dict = {f"count: {key}": dg.MetadataValue.int(int(value))
+                  for key, value in sorted(report.counts.items()) if not _per_aspect(key)}
     if report.stage == "snapshot":
         meta["datasets"] = dg.MetadataValue.int(int(report.counts.get(DATASETS_KEY, 0)))
     if report.stage == "mcps" and "aspects built" in report.counts:
@@ -79,14 +89,8 @@ def stage_metadata(report: StageReport, loaded: LoadedRecipe, earlier: list[Stag
     meta["duration_seconds"] = dg.MetadataValue.float(report.duration)
     meta["warnings"] = dg.MetadataValue.int(report.warning_count)
     meta["failures"] = dg.MetadataValue.int(report.failure_count)
-    if report.warning_count:
-        meta["warning details"] = dg.MetadataValue.md(_listed("Warnings", report.warnings, report.warning_count))
-    if report.failure_count:
-        meta["failure details"] = dg.MetadataValue.md(_listed("Failures", report.failures, report.failure_count))
-    reports = [*earlier, report]
-    meta["duration per stage"] = dg.MetadataValue.md(durations_markdown(reports))
-    meta["summary"] = dg.MetadataValue.md(summary_markdown(loaded, reports, partition))
-    meta["recipe"] = dg.MetadataValue.json(loaded.redacted())
+    meta["summary"] = dg.MetadataValue.md(summary_markdown(loaded, [*earlier, report], partition))
+    meta["recipe"] = dg.MetadataValue.json(loaded.as_read())
     if partition:
         meta["database"] = dg.MetadataValue.text(partition)
     return meta

@@ -75,7 +75,6 @@ def build_profile_asset(loaded: LoadedRecipe, snapshot_key: dg.AssetKey, partiti
             for warning in report.warnings:
                 context.log.warning(warning)
             metadata = stage_metadata(report, current, [], partition)
-            metadata["report"] = dg.MetadataValue.md(report.markdown())
             yield dg.MaterializeResult(metadata=metadata,
                                        check_results=[checks.failures_check(NO_PROFILE_FAILURES, report)])
 
