@@ -80,18 +80,3 @@ class StageReport:
     @classmethod
     def load(cls, path: Path) -> "StageReport":
         return cls.from_dict(json.loads(path.read_text()))
-
-    def markdown(self) -> str:
-        lines = [f"### {self.stage}", "", f"Duration: {self.duration:.2f} s", ""]
-        if self.counts:
-            lines += ["| count | value |", "| --- | ---: |"]
-            lines += [f"| {key} | {value:,} |" for key, value in sorted(self.counts.items())]
-            lines.append("")
-        for title, items, total in (("Warnings", self.warnings, self.warning_count), ("Failures", self.failures, self.failure_count)):
-            if total:
-                lines.append(f"**{title}** ({total})")
-                lines += [f"- {item}" for item in items]
-                if total > len(items):
-                    lines.append(f"- … and {total - len(items)} more")
-                lines.append("")
-        return "\n".join(lines)
