@@ -30,6 +30,13 @@ class ViewLineage:
     statement: str | None = None
     """The parsed statement pretty-printed, as DataHub stores it on the view's query entity (when asked for)."""
 
+    def apply_to(self, record, column_lineage: bool = True) -> None:
+        """A view record's lineage fields from this lineage; column lineage only where the recipe wants it."""
+        record.upstreams = self.upstreams
+        record.view_query = self.statement
+        if column_lineage:
+            record.column_lineage = self.columns
+
 
 def _table_ref(table: exp.Table, default_db: str, default_schema: str | None, two_tier: bool) -> TableRef:
     if two_tier:

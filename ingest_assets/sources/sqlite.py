@@ -170,9 +170,7 @@ class SqliteSource(Source):
                 try:
                     lineage = view_lineage(sql, "sqlite", db, None, lambda t: known_columns.get(t.name) if t.database == db else None,
                                            pretty_statement=True)
-                    record.upstreams = lineage.upstreams
-                    record.view_query = lineage.statement
-                    record.column_lineage = lineage.columns
+                    lineage.apply_to(record)
                 except (sqlglot.errors.SqlglotError, ValueError) as exc:
                     self.report.warn(f"{db}.{name}: view SQL could not be parsed for lineage ({first_line(exc)})")
             self.report.count(f"{kind}s")

@@ -151,10 +151,7 @@ class SQLAlchemySource(Source):
         except (sqlglot.errors.SqlglotError, ValueError, RecursionError) as exc:
             self.report.warn(f"{record.table.name}: view SQL could not be parsed for lineage ({first_line(exc)})")
             return
-        record.upstreams = lineage.upstreams
-        record.view_query = lineage.statement
-        if self.config.include_view_column_lineage:
-            record.column_lineage = lineage.columns
+        lineage.apply_to(record, self.config.include_view_column_lineage)
 
     def fingerprint(self) -> str:
         """Names and column types of everything in scope, through the same bulk reflection as a run."""

@@ -425,10 +425,7 @@ class MySQLSource(Source):
             record.upstreams, record.view_query, record.column_lineage = lineage.upstreams, lineage.view_query, lineage.column_lineage
             self.report.count("views with lineage carried over")
             return
-        record.upstreams = lineage.upstreams
-        record.view_query = lineage.statement
-        if self.config.include_view_column_lineage:
-            record.column_lineage = lineage.columns
+        lineage.apply_to(record, self.config.include_view_column_lineage)
 
     # --- change sensor ---
 

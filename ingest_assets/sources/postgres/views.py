@@ -60,7 +60,4 @@ def add_view(record: DatasetRecord, view: PreparedView, column_lineage: bool, re
     lineage = view.lineage
     if lineage is None:
         return
-    record.upstreams = lineage.upstreams
-    record.view_query = lineage.statement
-    if column_lineage:
-        record.column_lineage = lineage.columns
+    lineage.apply_to(record, column_lineage)
