@@ -31,6 +31,14 @@ class SQLCommonKeys(PluginConfig):
     use_file_backed_cache: bool = inert("has no effect here: memory stays bounded without it", default=True)
 
 
+def host_and_port(value: str, default_port: int) -> tuple[str, int]:
+    """`host:port` (or a bare host, on `default_port`) as DataHub's `host_port` key takes it; ValueError when it is not."""
+    host, _, port = value.rpartition(":") if ":" in value else (value, "", str(default_port))
+    if not host or not port.isdigit():
+        raise ValueError(f"'host:port' such as 'localhost:{default_port}' (found {value!r})")
+    return host, int(port)
+
+
 def checked_sqlalchemy_url(value: SecretStr | None, example: str) -> SecretStr | None:
     """A recipe's SQLAlchemy URL, refused with DataHub-user wording (`example`) when SQLAlchemy cannot read it."""
     if value is not None:

@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL, make_url
 from ...core.patterns import AllowDenyPattern, DomainPatterns
 from ...core.plugin import inert
 from ...core.profile import ProfilingConfig
-from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url
+from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url, host_and_port
 
 SYSTEM_DATABASES = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
@@ -72,9 +72,7 @@ class MySQLConfig(SQLCommonKeys):
     @field_validator("host_port")
     @classmethod
     def _host_and_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":") if ":" in value else (value, "", "3306")
-        if not host or not port.isdigit():
-            raise ValueError(f"'host:port' such as 'localhost:3306' (found {value!r})")
+        host_and_port(value, 3306)
         return value
 
     @property
@@ -82,10 +80,10 @@ class MySQLConfig(SQLCommonKeys):
         """The server to connect to: `sqlalchemy_uri` as given, else built from the separate keys."""
         if self.sqlalchemy_uri is not None:
             return make_url(self.sqlalchemy_uri.get_secret_value())
-        host, _, port = self.host_port.rpartition(":") if ":" in self.host_port else (self.host_port, "", "3306")
+        host, port = host_and_port(self.host_port, 3306)
         return URL.create(self.scheme, username=self.username,
                           password=self.password.get_secret_value() if self.password else None,
-                          host=host, port=int(port), database=self.database)
+                          host=host, port=port, database=self.database)
 
     @property
     def address(self) -> str:

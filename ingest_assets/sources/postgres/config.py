@@ -7,7 +7,7 @@ from sqlalchemy.engine import URL, make_url
 
 from ...core.patterns import AllowDenyPattern, DomainPatterns
 from ...core.plugin import inert
-from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url
+from ..sql_keys import SQLCommonKeys, checked_sqlalchemy_url, host_and_port
 
 SYSTEM_DATABASES = frozenset({"template0", "template1", "rdsadmin"})
 """Databases DataHub never lists, whatever database_pattern says (templates, and AWS RDS's own)."""
@@ -73,9 +73,7 @@ class PostgresConfig(SQLCommonKeys):
     @field_validator("host_port")
     @classmethod
     def _host_and_port(cls, value: str) -> str:
-        host, _, port = value.rpartition(":") if ":" in value else (value, "", "5432")
-        if not host or not port.isdigit():
-            raise ValueError(f"'host:port' such as 'localhost:5432' (found {value!r})")
+        host_and_port(value, 5432)
         return value
 
     @field_validator("sqlalchemy_uri")
@@ -88,10 +86,10 @@ class PostgresConfig(SQLCommonKeys):
         if self.sqlalchemy_uri is not None:
             url = make_url(self.sqlalchemy_uri.get_secret_value())
             return url if database is None else url.set(database=database)
-        host, _, port = self.host_port.rpartition(":") if ":" in self.host_port else (self.host_port, "", "5432")
+        host, port = host_and_port(self.host_port, 5432)
         return URL.create(self.scheme, username=self.username,
                           password=self.password.get_secret_value() if self.password else None,
-                          host=host, port=int(port), database=database or self.database or self.initial_database)
+                          host=host, port=port, database=database or self.database or self.initial_database)
 
     @property
     def single_database(self) -> str | None:
