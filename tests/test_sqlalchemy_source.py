@@ -3,10 +3,8 @@ as the dedicated source where there is one, DataHub's generic naming where there
 
 import copy
 import json
-import uuid
 
 import duckdb
-import psycopg2
 import pytest
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
 
@@ -14,8 +12,14 @@ from .cli_runner import run_cli
 from .datahub_files import file_aspects
 from .fidelity_catalog import RECIPE_CONFIG, SHOP, STATEMENTS
 from .mysql_fixtures import HOST, PASSWORD, PORT, USER, run_sql
+from .postgres_fixtures import HOST as PG_HOST
+from .postgres_fixtures import PORT as PG_PORT
+from .postgres_fixtures import USER as PG_USER
+from .postgres_fixtures import postgres, recreate_database  # noqa: F401
+from .postgres_fixtures import quote as quote_pg
+from .postgres_fixtures import run_sql as run_pg_sql
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PG = {"host": PG_HOST, "port": PG_PORT, "user": PG_USER}
 
 
 def ingest(tmp_path, name: str, source: dict) -> list[dict]:
@@ -71,35 +75,17 @@ def test_mariadb_gives_the_mysql_sources_entities(tmp_path):
     assert len(spatial) == 4  # geometry, point, linestring, polygon (the other spatial types are null in both)
 
 
-@pytest.fixture
-def pg_database():
-    name = f"iat_{uuid.uuid4().hex[:8]}_generic"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def test_postgres_names_keys_and_views_through_the_search_path(tmp_path, pg_database):
-    connection = psycopg2.connect(dbname=pg_database, **PG)
-    with connection, connection.cursor() as cursor:
-        cursor.execute("""
-            CREATE SCHEMA sales;
-            CREATE TABLE public.customers (id int PRIMARY KEY, email text NOT NULL, tags text[], meta jsonb, h numeric(12,2));
-            COMMENT ON TABLE public.customers IS 'people who buy';
-            CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer_id int REFERENCES public.customers (id),
-                                       total numeric(10,2), at timestamp(3));
-            CREATE TABLE sales."odd, name (x)" ("a,b" int, "ключ" text);
-            CREATE TABLE sales.nothing ();
-            CREATE VIEW sales.big_orders AS SELECT o.id, c.email FROM sales.orders o JOIN customers c ON c.id = o.customer_id;
-        """)
-    connection.close()
+def test_postgres_names_keys_and_views_through_the_search_path(tmp_path, postgres):
+    pg_database = postgres.create("generic", [
+        "CREATE SCHEMA sales",
+        "CREATE TABLE public.customers (id int PRIMARY KEY, email text NOT NULL, tags text[], meta jsonb, h numeric(12,2))",
+        "COMMENT ON TABLE public.customers IS 'people who buy'",
+        "CREATE TABLE sales.orders (id bigint PRIMARY KEY, customer_id int REFERENCES public.customers (id), "
+        "total numeric(10,2), at timestamp(3))",
+        'CREATE TABLE sales."odd, name (x)" ("a,b" int, "ключ" text)',
+        "CREATE TABLE sales.nothing ()",
+        "CREATE VIEW sales.big_orders AS SELECT o.id, c.email FROM sales.orders o JOIN customers c ON c.id = o.customer_id",
+    ])
     records = ingest(tmp_path, "pg", {"type": "sqlalchemy", "config": {
         "connect_uri": f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{pg_database}", "platform": "postgres"}})
     aspects = file_aspects(records)
@@ -210,7 +196,6 @@ def test_postgres_gives_the_postgres_sources_entities(tmp_path):
     (a partition's parent, a foreign table's server) and the types SQLAlchemy's PostgreSQL dialect does not know
     (xml, cidr, the geometric and range types), which reflection can only call `null`."""
     from .postgres_fidelity_catalog import MAIN, MAIN_STATEMENTS
-    from .postgres_fixtures import recreate_database
 
     recreate_database(MAIN, MAIN_STATEMENTS)
     try:
@@ -220,7 +205,7 @@ def test_postgres_gives_the_postgres_sources_entities(tmp_path):
             "host_port": f"{PG['host']}:{PG['port']}", "username": PG["user"], "database": MAIN,
             "include_stored_procedures": False}}))
     finally:
-        psycopg2_drop(MAIN)
+        run_pg_sql(f"DROP DATABASE IF EXISTS {quote_pg(MAIN)} WITH (FORCE)")
     assert set(generic) == set(dedicated)
     differing = {key for key in dedicated if generic[key] != dedicated[key]}
     assert {aspect for _, aspect in differing} == {"datasetProperties", "schemaMetadata"}
@@ -237,10 +222,3 @@ def test_postgres_gives_the_postgres_sources_entities(tmp_path):
                 "xml", "cidr", "point", "line", "lseg", "box", "path", "polygon", "circle", "int4range", "int8range",
                 "numrange", "tsrange", "tstzrange", "daterange", "int4multirange"}
 
-
-def psycopg2_drop(name: str) -> None:
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
