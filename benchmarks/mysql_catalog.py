@@ -30,11 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_process import run_cli
 from server_statements import StatementCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT.parent / "shared" / "bench" / "make_mysql_catalog.py"
-CLI = Path(sys.executable).with_name("ingest-assets")
 TABLES_PER_DB = 100
 
 RECIPE = """\
@@ -59,23 +59,6 @@ def build(tables: int, host: str, port: int) -> float:
     subprocess.run([sys.executable, str(GENERATOR), "--databases", str(databases), "--tables-per-db", str(TABLES_PER_DB),
                     "--host", host, "--port", str(port)], check=True)
     return time.time() - started
-
-
-def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one `ingest-assets ingest` process."""
-    env = {**os.environ, "INGEST_ASSETS_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
-    log = report.with_suffix(".stderr")
-    started = time.perf_counter()
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen([str(CLI), "ingest", "-c", str(recipe), "--report-to", str(report)],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        sys.stderr.write(log.read_text())
-    return wall, usage.ru_maxrss // 1024, code
 
 
 def reference_seconds() -> float:

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 import psycopg2
+from cli_process import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT.parent / "shared" / "bench" / "make_postgres_catalog.py"
-CLI = Path(sys.executable).with_name("ingest-assets")
 TABLES_PER_SCHEMA = 100
 DATABASE = "bench_pg"
 
@@ -83,23 +83,6 @@ class TransactionCounter:
 
     def stop(self) -> int:
         return self._read() - self._before - (3 if "postgres" in self._databases else 0)
-
-
-def run_cli(recipe: Path, home: Path, report: Path) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one `ingest-assets ingest` process."""
-    env = {**os.environ, "INGEST_ASSETS_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
-    log = report.with_suffix(".stderr")
-    started = time.perf_counter()
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen([str(CLI), "ingest", "-c", str(recipe), "--report-to", str(report)],
-                                   env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code:
-        sys.stderr.write(log.read_text())
-    return wall, usage.ru_maxrss // 1024, code
 
 
 def measure(tables: int, host: str, port: int, runs: int) -> list[dict]:
