@@ -27,7 +27,16 @@ import requests
 
 from ingest_assets.core.aspects import record_mcps
 from ingest_assets.core.mcp import MCP
-from ingest_assets.core.records import Column, ColumnLineage, ColumnRef, ContainerRecord, DatasetRecord, ForeignKey, Location, TableRef
+from ingest_assets.core.records import (
+    Column,
+    ColumnLineage,
+    ColumnRef,
+    ContainerRecord,
+    DatasetRecord,
+    ForeignKey,
+    Location,
+    TableRef,
+)
 from ingest_assets.core.report import StageReport
 from ingest_assets.sinks.datahub_rest import RestSink, RestSinkConfig
 

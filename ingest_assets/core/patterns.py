@@ -73,8 +73,6 @@ class AllowDenyPattern(BaseModel):
             return False
         return any(match(value) for match in allow)
 
-    def is_fully_specified_allow_list(self) -> bool:
-        return all(not any(ch in p for ch in ".*+?[](){}|^$\\") for p in self.allow)
 
 
 def pattern_warnings(model: BaseModel, prefix: str) -> list[str]:

@@ -135,13 +135,6 @@ class LoadedRecipe:
     """Where the recipe sits inside its YAML file: () for a recipe file, ("attributes", "recipe") for one written
     inline in a Dagster component's defs.yaml."""
 
-    def reload(self) -> "LoadedRecipe":
-        """The recipe read again from where it came from, as each run and sensor tick starts: edits take effect,
-        and no secret has to live in Dagster's definitions."""
-        if self.path is None:
-            return parse_recipe(self.raw, "recipe")
-        return load_recipe(self.path, self.within)
-
     @property
     def pipeline_name(self) -> str:
         return self.recipe.pipeline_name
