@@ -108,7 +108,7 @@ sink:
     extra_headers: {Authorization: "Bearer tok-AAAA-1111", X-Api-Key: key-BBBB-2222, X-Team: data}
 """)
     loaded = load_recipe(path)
-    shown = str(loaded.redacted())
+    shown = str(loaded.as_read())  # what the Dagster metadata shows
     assert "tok-AAAA-1111" not in shown and "key-BBBB-2222" not in shown and "data" in shown
     assert secrets.redact("sent Authorization: Bearer tok-AAAA-1111") == "sent Authorization: ********"
     assert secrets.redact("token tok-AAAA-1111 and key-BBBB-2222") == "token ******** and ********"

@@ -143,9 +143,6 @@ class LoadedRecipe:
     def sink_type(self) -> str:
         return self.recipe.sink.type
 
-    def redacted(self) -> dict:
-        return secrets.redact_obj(self.raw)
-
     def as_read(self) -> dict:
         """The recipe as this run read it: `${VAR}`s resolved, secrets masked."""
         return secrets.redact_obj(_expand(self.raw, "", []))
