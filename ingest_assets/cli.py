@@ -89,14 +89,10 @@ def _connection_checked(loaded, source: bool, sink: bool) -> None:
     """The source and/or sink reached before anything runs: a wrong host, URL or token is one line at once."""
     from .core.report import StageReport
 
-    if source:
-        plugin = loaded.source_class(loaded.source_config, StageReport("snapshot"))
-        try:
-            plugin.check()
-        finally:
-            plugin.close()
-    if sink:
-        plugin = loaded.sink_class(loaded.sink_config, StageReport("sink"))
+    wanted = [(loaded.source_class, loaded.source_config, "snapshot")] * source
+    wanted += [(loaded.sink_class, loaded.sink_config, "sink")] * sink
+    for plugin_class, config, stage in wanted:
+        plugin = plugin_class(config, StageReport(stage))
         try:
             plugin.check()
         finally:

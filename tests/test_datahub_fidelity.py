@@ -26,7 +26,7 @@ from datahub.ingestion.source.file import FileSourceConfig, GenericFileSource
 from ingest_assets.core.mcp import MCP
 
 from .cli_runner import run_cli
-from .datahub_files import file_aspects
+from .datahub_files import file_aspects, without_run_times
 from .fidelity_catalog import RECIPE_CONFIG, STATEMENTS
 from .mysql_fixtures import HOST, PASSWORD, PORT, USER, run_sql
 
@@ -35,13 +35,7 @@ _DEFINER = re.compile(r'DEFINER=(`[^`]*`@`[^`]*`|\\?"[^"\\]*\\?"@\\?"[^"\\]*\\?"
 
 
 def normalized(key: tuple[str, str], aspect: dict) -> dict:
-    aspect = json.loads(_DEFINER.sub("DEFINER=?", json.dumps(aspect)))
-    if key[1] == "upstreamLineage":
-        for upstream in aspect["upstreams"]:
-            upstream["auditStamp"]["time"] = 0
-    if key[1] == "queryProperties":
-        aspect["lastModified"]["time"] = 0
-    return aspect
+    return without_run_times(key, json.loads(_DEFINER.sub("DEFINER=?", json.dumps(aspect))))
 
 
 def test_mysql_output_equals_datahubs_for_the_fidelity_catalog(tmp_path):

@@ -29,7 +29,7 @@ from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from ingest_assets.core.mcp import MCP
 
 from .cli_runner import run_cli
-from .datahub_files import file_aspects
+from .datahub_files import file_aspects, without_run_times
 from .postgres_fidelity_catalog import MAIN, MAIN_STATEMENTS, RECIPE_CONFIG, SECOND, SECOND_STATEMENTS
 from .postgres_fixtures import HOST, PORT, USER, recreate_database, run_sql
 
@@ -43,15 +43,6 @@ PARTITIONS = {f"{MAIN}.shop.measurements_2024": f"{MAIN}.shop.measurements",
 SEARCH_PATH = {f"{MAIN}.reports.things,": f"{MAIN}.public.things,", f"{MAIN}.reports.shared_name,": f"{MAIN}.public.shared_name,"}
 FOREIGN_TABLE = DATASET.format(f"{MAIN}.shop.imported")
 UNICODE_VIEW = DATASET.format(f"{MAIN}.shop.Ünïcode view")
-
-
-def normalized(key: tuple[str, str], aspect: dict) -> dict:
-    if key[1] == "upstreamLineage":
-        for upstream in aspect["upstreams"]:
-            upstream["auditStamp"]["time"] = 0
-    if key[1] == "queryProperties":
-        aspect["lastModified"]["time"] = 0
-    return aspect
 
 
 def datahub_made_right(key: tuple[str, str], aspect: dict) -> dict:
@@ -100,8 +91,8 @@ def test_postgres_output_equals_datahubs_for_the_fidelity_catalog(tmp_path):
         assert MetadataChangeProposalWrapper.from_obj(rest_body).to_obj(simplified_structure=True) == record
     assert {r["systemMetadata"]["runId"] for r in records} == {"fidelity"}
 
-    theirs = {k: datahub_made_right(k, normalized(k, v)) for k, v in file_aspects(json.loads(REFERENCE.read_text())).items()}
-    ours = {k: normalized(k, v) for k, v in file_aspects(records).items()}
+    theirs = {k: datahub_made_right(k, without_run_times(k, v)) for k, v in file_aspects(json.loads(REFERENCE.read_text())).items()}
+    ours = {k: without_run_times(k, v) for k, v in file_aspects(records).items()}
 
     foreign = {k: v for k, v in ours.items() if k[0] == FOREIGN_TABLE}
     assert foreign[(FOREIGN_TABLE, "datasetProperties")]["customProperties"] == {"foreign_server": "files"}
