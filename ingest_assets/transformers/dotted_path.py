@@ -1,6 +1,9 @@
 """The callable and class forms of DataHub's transformers name Python objects by dotted path (`module.name`)."""
 
 import importlib
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 
 def import_dotted(path: str):
@@ -12,6 +15,15 @@ def import_dotted(path: str):
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot import {path!r}: {exc}") from None
+
+
+def _importable(path: str) -> str:
+    import_dotted(path)
+    return path
+
+
+DottedPath = Annotated[str, AfterValidator(_importable)]
+"""A recipe key naming a Python object by dotted path, checked importable when the recipe loads (one recipe error)."""
 
 
 def as_dict(value) -> dict:

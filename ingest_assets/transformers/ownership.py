@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..core.mcp import MCP
 from ..core.plugin import PluginConfig, inert
-from .dotted_path import as_dict, import_dotted
+from .dotted_path import DottedPath, as_dict, import_dotted
 from .entity_stream import AspectTransformer, Change, EntityTransformer, Semantics, SemanticsConfig, aspect_of, deduplicated
 from .key_value_pattern import KeyValuePattern
 from .patch import add_owners, patch_mcp
@@ -128,16 +128,10 @@ class PatternAddDatasetOwnership(AddOwnershipTransformer):
 
 
 class AddDatasetOwnershipConfig(SemanticsConfig):
-    get_owners_to_add: str = Field(description="Dotted path of a function (entity URN) -> list of OwnerClass or dicts.")
+    get_owners_to_add: DottedPath = Field(description="Dotted path of a function (entity URN) -> list of OwnerClass or dicts.")
     default_actor: str = "urn:li:corpuser:etl"
     is_container: bool = False
     entity_types: list[str] | None = inert("DataHub's add_dataset_ownership ignores it too")
-
-    @field_validator("get_owners_to_add")
-    @classmethod
-    def _importable(cls, value: str) -> str:
-        import_dotted(value)
-        return value
 
 
 class AddDatasetOwnership(AddOwnershipTransformer):

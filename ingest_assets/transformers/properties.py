@@ -3,10 +3,10 @@ class by dotted path) and `replace_external_url` (with its container twin)."""
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from ..core.plugin import PluginConfig
-from .dotted_path import import_dotted
+from .dotted_path import DottedPath, import_dotted
 from .entity_stream import AspectTransformer, Semantics, SemanticsConfig
 from .patch import AspectPatch, add_properties, set_fields
 
@@ -46,14 +46,8 @@ class SimpleAddDatasetProperties(DatasetPropertiesTransformer):
 
 
 class AddDatasetPropertiesConfig(SemanticsConfig):
-    add_properties_resolver_class: str = Field(
+    add_properties_resolver_class: DottedPath = Field(
         description="Dotted path of a class whose get_properties_to_add(entity_urn) returns a dict of properties.")
-
-    @field_validator("add_properties_resolver_class")
-    @classmethod
-    def _importable(cls, value: str) -> str:
-        import_dotted(value)
-        return value
 
 
 class AddDatasetProperties(DatasetPropertiesTransformer):

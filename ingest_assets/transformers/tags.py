@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from ..core.urns import tag_urn
-from .dotted_path import as_dict, import_dotted
+from .dotted_path import DottedPath, as_dict, import_dotted
 from .entity_stream import AspectTransformer, Change, Semantics, SemanticsConfig, dataset_name, deduplicated
 from .key_value_pattern import KeyValuePattern
 from .patch import add_tags
@@ -63,13 +63,7 @@ class PatternAddDatasetTags(DatasetTagsTransformer):
 
 
 class AddDatasetTagsConfig(SemanticsConfig):
-    get_tags_to_add: str = Field(description="Dotted path of a function (dataset URN) -> list of TagAssociationClass or dicts.")
-
-    @field_validator("get_tags_to_add")
-    @classmethod
-    def _importable(cls, value: str) -> str:
-        import_dotted(value)
-        return value
+    get_tags_to_add: DottedPath = Field(description="Dotted path of a function (dataset URN) -> list of TagAssociationClass or dicts.")
 
 
 class AddDatasetTags(DatasetTagsTransformer):

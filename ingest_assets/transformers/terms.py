@@ -1,9 +1,9 @@
 """DataHub's glossary term transformers: `simple_add_dataset_terms`, `pattern_add_dataset_terms`,
 `add_dataset_terms` (a function by dotted path) and `tags_to_term`."""
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from .dotted_path import as_dict, import_dotted
+from .dotted_path import DottedPath, as_dict, import_dotted
 from .entity_stream import AspectTransformer, Change, Semantics, SemanticsConfig, aspect_of, deduplicated
 from .key_value_pattern import KeyValuePattern
 from .patch import add_terms
@@ -57,13 +57,7 @@ class PatternAddDatasetTerms(DatasetTermsTransformer):
 
 
 class AddDatasetTermsConfig(SemanticsConfig):
-    get_terms_to_add: str = Field(description="Dotted path of a function (dataset URN) -> list of GlossaryTermAssociationClass or dicts.")
-
-    @field_validator("get_terms_to_add")
-    @classmethod
-    def _importable(cls, value: str) -> str:
-        import_dotted(value)
-        return value
+    get_terms_to_add: DottedPath = Field(description="Dotted path of a function (dataset URN) -> list of GlossaryTermAssociationClass or dicts.")
 
 
 class AddDatasetTerms(DatasetTermsTransformer):
